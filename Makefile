@@ -1,0 +1,41 @@
+# One target per habit. `make run` and `make test` work on a fresh machine: they install
+# what is missing (uv, the virtual environment, the Kafka jars) first.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo uv)
+
+.PHONY: install run up down status test test-unit lint typecheck schemas bench clean
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv sync --frozen
+	uv run hotich infra fetch
+
+run: install            ## the whole system locally, embedded defaults
+	uv run hotich up
+
+up: run
+
+down:
+	uv run hotich down
+
+status:
+	uv run hotich status
+
+test: install           ## every test: unit, contracts, integration and end-to-end
+	uv run pytest
+
+test-unit:
+	uv run pytest -m "not integration and not e2e"
+
+lint:
+	uv run ruff check .
+	uv run ruff format --check .
+
+typecheck:
+	uv run mypy
+
+schemas:               ## regenerate JSON Schema and AsyncAPI from contracts/
+	uv run python -m hotich_contracts.schema_gen
+
+clean:
+	rm -rf .hotich .pytest_cache .mypy_cache .ruff_cache

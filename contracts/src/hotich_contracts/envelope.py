@@ -1,0 +1,58 @@
+"""The event envelope every Kafka message of hotich carries.
+
+An envelope is frozen and versioned: ``event_type`` and ``schema_version`` are literals
+on each concrete event, so a consumer parses bytes straight into the right model and
+rejects (to the DLQ) anything of another version. Only additive changes are allowed
+within a version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+EVENT_NAMESPACE = uuid.UUID("6f1c3b1e-8a43-5d2e-9b7a-2f8c1d4e5a60")
+"""Namespace for deterministic event ids derived from the causing event."""
+
+
+def derived_event_id(cause_event_id: uuid.UUID, stage: str) -> uuid.UUID:
+    """Return the id of the event ``stage`` emits in reaction to ``cause_event_id``.
+
+    Deterministic, so a consumer that crashes after publishing and processes the
+    same input again publishes the *same* event id, and every downstream consumer
+    drops the copy by id. This is what makes at-least-once delivery safe without
+    Kafka transactions (the fallback broker has none).
+    """
+    return uuid.uuid5(EVENT_NAMESPACE, f"{cause_event_id}:{stage}")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class EventBase(BaseModel):
+    """Fields common to every hotich event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, description="Unique id; consumers drop repeats by it."
+    )
+    occurred_at: AwareDatetime = Field(
+        default_factory=utcnow, description="When the fact happened (UTC)."
+    )
+    actor: str = Field(description="Who caused it: a username, or `service:<name>`.")
+    correlation_id: str = Field(
+        description="Ties together everything one request caused (the intake request id)."
+    )
+
+
+class RecordEventBase(EventBase):
+    """An event about one record; the Kafka key is ``record_id``."""
+
+    record_id: str = Field(description="The record this event is about (mã bản ghi).")
+    record_version: int = Field(ge=1, description="Version of the record, 1 for the first entry.")
+    unit_code: str = Field(description="Unit that entered the record (the clerk's unit).")

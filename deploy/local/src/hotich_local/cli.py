@@ -1,0 +1,153 @@
+"""``hotich``: the command line of the local stack and of ops tasks.
+
+``hotich up`` / ``down`` / ``status --json`` drive the local stack; ``hotich accounts``
+manages accounts straight in intake's store (that is how the first admin is created).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from hotich_local import stack
+
+app = typer.Typer(
+    help="hotich: digitization of civil status registers (số hóa hộ tịch).", no_args_is_help=True
+)
+accounts_app = typer.Typer(help="Accounts (tài khoản) in intake's store.", no_args_is_help=True)
+infra_app = typer.Typer(help="Infrastructure helpers.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(infra_app, name="infra")
+
+HomeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--home", envvar="HOTICH_HOME", help="State and data directory (default ./.hotich)."
+    ),
+]
+
+
+@app.command()
+def up(
+    home: HomeOpt = None,
+    broker: Annotated[str, typer.Option(help="auto | kafka | tansu")] = "auto",
+    kafka: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HOTICH_KAFKA_BOOTSTRAP", help="Use this external Kafka instead of starting one."
+        ),
+    ] = None,
+    mongodb: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HOTICH_MONGODB_URL", help="Use this external MongoDB instead of SecantusDB."
+        ),
+    ] = None,
+) -> None:
+    """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
+    config = stack.StackConfig.load(
+        home, broker=broker, external_kafka=kafka, external_mongodb=mongodb
+    )
+    try:
+        state = asyncio.run(stack.up(config, echo=lambda m: typer.echo(m, err=True)))
+    except stack.StackError as exc:
+        typer.echo(f"hotich up failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(stack.describe(state))
+
+
+@app.command()
+def down(home: HomeOpt = None) -> None:
+    """Stop the local stack; data stays in the home directory for the next ``up``."""
+    config = stack.StackConfig.load(home)
+    stopped = stack.down(config)
+    typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@app.command()
+def status(
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the stack's URLs and which processes run."""
+    config = stack.StackConfig.load(home)
+    info = stack.status(config)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            typer.echo(f"{key:18} {value}")
+    if not info.get("running"):
+        raise typer.Exit(3)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if not password_stdin:
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    username: str,
+    unit: Annotated[str, typer.Option("--unit", help="GSO code of the account's unit.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="clerk, district_officer, department_officer, migration_operator or admin",
+        ),
+    ],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Create an account (the first admin is created this way)."""
+    from hotich_local import accounts
+
+    password = _read_password(password_stdin)
+    try:
+        asyncio.run(
+            accounts.create(
+                stack.StackConfig.load(home).mongodb_url(), username, password, unit, role
+            )
+        )
+    except accounts.AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {username} ({role}, unit {unit})")
+
+
+def _set_locked(username: str, locked: bool, home: str | None) -> None:
+    from hotich_local import accounts
+
+    if not asyncio.run(
+        accounts.set_locked(stack.StackConfig.load(home).mongodb_url(), username, locked)
+    ):
+        typer.echo(f"error: no account {username}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{'locked' if locked else 'unlocked'} {username}")
+
+
+@accounts_app.command("lock")
+def accounts_lock(username: str, home: HomeOpt = None) -> None:
+    """Lock an account: refused from its very next request."""
+    _set_locked(username, True, home)
+
+
+@accounts_app.command("unlock")
+def accounts_unlock(username: str, home: HomeOpt = None) -> None:
+    """Unlock an account."""
+    _set_locked(username, False, home)
+
+
+@infra_app.command("fetch")
+def infra_fetch() -> None:
+    """Fetch and cache the Kafka jars from Maven Central (no-op without Java/Maven)."""
+    from hotich_local.infra import kafka
+
+    path = kafka.fetch_if_possible(echo=lambda m: typer.echo(m, err=True))
+    typer.echo(str(path) if path else "java or mvn missing: the local stack will use tansu")

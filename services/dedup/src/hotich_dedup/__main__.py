@@ -1,0 +1,3 @@
+from hotich_dedup.entrypoints.app import main
+
+main()

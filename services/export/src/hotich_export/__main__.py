@@ -1,0 +1,3 @@
+from hotich_export.entrypoints.app import main
+
+main()

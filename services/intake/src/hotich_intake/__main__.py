@@ -1,0 +1,3 @@
+from hotich_intake.entrypoints.app import main
+
+main()

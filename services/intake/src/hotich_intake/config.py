@@ -1,0 +1,33 @@
+"""Intake settings (env prefix ``HOTICH_INTAKE_``)."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from hotich_runtime.settings import ServiceSettings
+
+DEV_SECRET = "hotich-dev-secret-change-me"
+
+
+class IntakeSettings(ServiceSettings):
+    """Settings of the intake service."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTICH_INTAKE_")
+
+    mongodb_database: str = "hotich_intake"
+    http_port: int = 8000
+    group_id: str = "hotich-intake-status"
+    jwt_secret: str = Field(
+        default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", DEV_SECRET),
+        description="Signs bearer tokens; shared with reporting (HOTICH_JWT_SECRET).",
+    )
+    token_ttl_minutes: int = Field(default=480, ge=1)
+    outbox_relay_after_s: float = Field(
+        default=30.0, description="Age after which an unpublished record is republished."
+    )
+    public_base_url: str = Field(
+        default="", description="Prefix for status URLs; empty = relative."
+    )

@@ -1,0 +1,3 @@
+from hotich_national_sandbox.app import main
+
+main()

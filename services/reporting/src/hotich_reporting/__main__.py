@@ -1,0 +1,3 @@
+from hotich_reporting.entrypoints.app import main
+
+main()

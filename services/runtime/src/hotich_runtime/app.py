@@ -1,0 +1,112 @@
+"""The composition every service shares: settings -> store -> broker -> subscriptions -> HTTP.
+
+A service provides a ``setup`` coroutine that builds its adapters and handlers from a
+:class:`Runtime` and returns its subscriptions; this module owns the lifecycle, so no
+service opens a connection at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+
+from hotich_runtime import mongo
+from hotich_runtime.http import ops_router
+from hotich_runtime.kafka import BatchSubscription, EventPublisher, make_broker, subscribe
+from hotich_runtime.logs import configure_logging
+from hotich_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The live clients of one service process, built in the app's lifespan."""
+
+    name: str
+    settings: ServiceSettings
+    broker: KafkaBroker
+    publisher: EventPublisher
+    mongo_client: AsyncIOMotorClient[dict[str, Any]]
+    db: AsyncIOMotorDatabase[dict[str, Any]]
+    state: dict[str, Any]
+
+
+Setup = Callable[[Runtime], Awaitable[Sequence[BatchSubscription[Any]]]]
+Teardown = Callable[[Runtime], Awaitable[None]]
+
+
+def service_app(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    setup: Setup,
+    teardown: Teardown | None = None,
+    routers: Sequence[APIRouter] = (),
+    title: str | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Return the FastAPI app of service ``name``; connections open in its lifespan."""
+    configure_logging(name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = mongo.make_client(settings.mongodb_url, app_name=f"hotich-{name}")
+        broker = make_broker(settings, client_id=f"hotich-{name}-{settings.instance_id}")
+        runtime = Runtime(
+            name=name,
+            settings=settings,
+            broker=broker,
+            publisher=EventPublisher(broker),
+            mongo_client=client,
+            db=mongo.database(client, settings.mongodb_database),
+            state={},
+        )
+        app.state.runtime = runtime
+        for subscription in await setup(runtime):
+            subscribe(broker, subscription, runtime.publisher, settings)
+        await broker.start()
+        log.info("started", extra={"instance": settings.instance_id})
+        try:
+            yield
+        finally:
+            if teardown is not None:
+                await teardown(runtime)
+            await broker.stop()
+            client.close()
+            log.info("stopped", extra={"instance": settings.instance_id})
+
+    app = FastAPI(title=title or f"hotich {name}", description=description, lifespan=lifespan)
+
+    async def kafka_ready() -> bool:
+        return await app.state.runtime.broker.ping(timeout=3.0)  # type: ignore[no-any-return]
+
+    async def store_ready() -> bool:
+        return await mongo.ping(app.state.runtime.mongo_client)
+
+    app.include_router(ops_router({"kafka": kafka_ready, "mongodb": store_ready}))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def run(app_path: str, settings: ServiceSettings) -> None:
+    """Serve ``app_path`` (``module:factory``) with uvicorn on the configured port."""
+    import uvicorn
+
+    uvicorn.run(
+        app_path,
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

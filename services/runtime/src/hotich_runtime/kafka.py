@@ -1,0 +1,215 @@
+"""Kafka plumbing: the broker, an event publisher, and at-least-once batch subscriptions.
+
+The delivery discipline, in one place so every consumer follows it:
+
+* offsets are committed only after a batch's effects are done and the events it
+  caused are acknowledged by the broker (``acks=all``);
+* a message that cannot be decoded into its topic's model goes to ``<topic>.dlq`` with
+  the error, and the batch goes on;
+* a :class:`~hotich_runtime.errors.PermanentError` raised by the handler is isolated by
+  bisecting the batch, and only the offending event goes to the DLQ;
+* anything else is treated as transient: retried with exponential backoff and jitter,
+  and if it persists the batch is not committed (FastStream seeks back), so it is read
+  again: nothing is lost, and handlers make repeats harmless (deterministic event ids,
+  idempotent writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from hotich_contracts.dead_letter import DeadLetter
+from hotich_contracts.envelope import EventBase
+from hotich_contracts.topics import dlq
+from hotich_runtime import metrics
+from hotich_runtime.errors import PermanentError, RetryableError
+from hotich_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
+
+
+def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
+    """Return a broker whose producer waits for every in-sync replica (``acks=all``).
+
+    Idempotent producers are left off on purpose: the fallback broker lacks them, and
+    correctness never depends on them (consumers drop repeats by event id).
+    """
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        request_timeout_ms=15_000,
+        linger_ms=2,
+        logger=logging.getLogger(f"faststream.{client_id}"),
+    )
+
+
+def _key_of(event: EventBase) -> bytes:
+    record_id = getattr(event, "record_id", None)
+    if isinstance(record_id, str):
+        return record_id.encode()
+    payload = getattr(event, "payload", None)
+    phase, unit = getattr(payload, "phase", None), getattr(payload, "unit_code", None)
+    return f"{phase}:{unit}".encode()
+
+
+class EventPublisher:
+    """Publishes events and returns only when Kafka acknowledged all of them."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, topic: str, events: Sequence[EventBase]) -> None:
+        """Publish ``events`` to ``topic`` keyed by record id; wait for every ack.
+
+        Raises:
+            RetryableError: the broker did not acknowledge (down, timeout).
+        """
+        if not events:
+            return
+        try:
+            futures = [
+                await self._broker.publish(
+                    event.model_dump_json().encode(),
+                    topic=topic,
+                    key=_key_of(event),
+                    headers={"content-type": "application/json"},
+                    no_confirm=True,
+                )
+                for event in events
+            ]
+            await asyncio.gather(*futures)
+        except (KafkaError, TimeoutError) as exc:
+            raise RetryableError(f"Kafka did not acknowledge {topic}: {exc!r}") from exc
+        metrics.EVENTS_PUBLISHED.labels(topic).inc(len(events))
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Publish already-serialized bytes (dead letters, replays) and wait for the ack."""
+        try:
+            await self._broker.publish(value, topic=topic, key=key)
+        except (KafkaError, TimeoutError) as exc:
+            raise RetryableError(f"Kafka did not acknowledge {topic}: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class BatchSubscription(Generic[E]):
+    """One consumer group reading one topic and handing decoded batches to a use case."""
+
+    topic: str
+    group_id: str
+    model: type[E] | TypeAdapter[E]
+    handle: Callable[[Sequence[E]], Awaitable[object]]
+    retry_for_seconds: float = 60.0
+
+
+def _decode(model: Any, value: bytes) -> Any:
+    if isinstance(model, TypeAdapter):
+        return model.validate_json(value)
+    return model.model_validate_json(value)
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def subscribe(
+    broker: KafkaBroker,
+    subscription: BatchSubscription[E],
+    publisher: EventPublisher,
+    settings: ServiceSettings,
+) -> None:
+    """Register ``subscription`` on ``broker`` (before the broker starts)."""
+    group = subscription.group_id
+
+    async def dead_letter(record: ConsumerRecord[Any, Any], exc: BaseException) -> None:
+        letter = DeadLetter(
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=_text(record.key),
+            value=_text(record.value) or "",
+            error_type=type(exc).__name__,
+            error=str(exc)[:4000],
+            consumer_group=group,
+        )
+        await publisher.publish_raw(
+            dlq(record.topic), record.key, letter.model_dump_json().encode()
+        )
+        metrics.DEAD_LETTERS.labels(record.topic, group, type(exc).__name__).inc()
+        log.warning(
+            "dead-lettered a message",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error_type": type(exc).__name__,
+            },
+        )
+
+    async def handle_isolating_poison(pairs: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
+        try:
+            await subscription.handle([event for _, event in pairs])
+        except PermanentError as exc:
+            if len(pairs) == 1:
+                await dead_letter(pairs[0][0], exc)
+                return
+            middle = len(pairs) // 2
+            await handle_isolating_poison(pairs[:middle])
+            await handle_isolating_poison(pairs[middle:])
+
+    async def on_batch(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
+        started = time.perf_counter()
+        pairs: list[tuple[ConsumerRecord[Any, Any], E]] = []
+        for record in records:
+            try:
+                pairs.append((record, _decode(subscription.model, record.value or b"")))
+            except ValidationError as exc:
+                await dead_letter(record, exc)
+        metrics.EVENTS_CONSUMED.labels(subscription.topic, group).inc(len(pairs))
+        if pairs:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_not_exception_type(PermanentError),
+                wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
+                stop=stop_after_delay(subscription.retry_for_seconds),
+                reraise=True,
+            ):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        metrics.HANDLER_RETRIES.labels(group).inc()
+                    await handle_isolating_poison(pairs)
+        metrics.BATCH_SECONDS.labels(group).observe(time.perf_counter() - started)
+
+    broker.subscriber(
+        subscription.topic,
+        group_id=group,
+        batch=True,
+        max_records=settings.consumer_max_records,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 3, 300),
+        max_poll_interval_ms=5 * 60 * 1000,
+    )(on_batch)

@@ -1,0 +1,21 @@
+"""Prometheus metrics every service exposes on ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "hotich_events_consumed_total", "Events decoded from a topic.", ["topic", "group"]
+)
+EVENTS_PUBLISHED = Counter(
+    "hotich_events_published_total", "Events acknowledged by Kafka.", ["topic"]
+)
+DEAD_LETTERS = Counter(
+    "hotich_dead_letters_total", "Messages set aside to a DLQ.", ["topic", "group", "error_type"]
+)
+HANDLER_RETRIES = Counter(
+    "hotich_handler_retries_total",
+    "Batch handler attempts that failed and were retried.",
+    ["group"],
+)
+BATCH_SECONDS = Histogram("hotich_batch_seconds", "Time to handle one consumed batch.", ["group"])

@@ -1,0 +1,41 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`ServiceSettings` with its own ``HOTICH_<SVC>_`` prefix.
+The broker and store addresses fall back to the shared ``HOTICH_KAFKA_BOOTSTRAP`` and
+``HOTICH_MONGODB_URL`` so that one pair of variables points the whole stack at external
+Kafka and MongoDB; a prefixed variable overrides them for one service.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+class ServiceSettings(BaseSettings):
+    """Broker, store and HTTP settings every service has."""
+
+    kafka_bootstrap: str = Field(
+        default_factory=lambda: _env("HOTICH_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        description="Kafka bootstrap servers, comma-separated.",
+    )
+    mongodb_url: str = Field(
+        default_factory=lambda: _env("HOTICH_MONGODB_URL", "mongodb://127.0.0.1:27017"),
+        description="MongoDB connection string (a replica set: transactions need one).",
+    )
+    mongodb_database: str = Field(default="hotich", description="This service's own database.")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    consumer_max_records: int = Field(default=500, ge=1, description="Batch size per poll.")
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    log_level: str = "INFO"
+    instance_id: str = Field(
+        default_factory=lambda: _env("HOTICH_INSTANCE_ID", str(os.getpid())),
+        description="Tells instances of one service apart in logs and metrics.",
+    )

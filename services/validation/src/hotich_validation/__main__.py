@@ -1,0 +1,3 @@
+from hotich_validation.entrypoints.app import main
+
+main()

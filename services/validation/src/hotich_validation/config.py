@@ -1,0 +1,21 @@
+"""Validation settings (env prefix ``HOTICH_VALIDATION_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from hotich_runtime.settings import ServiceSettings
+
+
+class ValidationSettings(ServiceSettings):
+    """Settings of the validation service."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTICH_VALIDATION_")
+
+    mongodb_database: str = "hotich_validation"
+    http_port: int = 8011
+    group_id: str = "hotich-validation"
+    plan_file: str | None = Field(
+        default=None, description="Plan YAML; default: the Tây Ninh plan shipped in contracts."
+    )
