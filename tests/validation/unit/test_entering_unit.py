@@ -159,12 +159,15 @@ def test_defunct_storing_unit_passes_to_its_successor(registry: UnitRegistry) ->
 
 
 def test_storing_unit_gone_without_successor(registry: UnitRegistry) -> None:
-    # After the 2025 reform the 2019 districts have ended and the data gives no successor.
-    reasons = check(
+    # After the 2025 reform the 2019 districts have ended and the data gives no successor:
+    # the unit's own clerk keeps entering what it stores; another unit may not.
+    own = check(
         registry, clerk=TAN_BIEN, authority=None, storing=TAN_BIEN, entered=date(2025, 8, 1)
     )
-    assert codes(reasons) == [ReasonCode.WRONG_ENTERING_UNIT]
-    assert "has no successor" in reasons[0].detail_en
+    assert own == []
+    other = check(registry, clerk="703", authority=None, storing=TAN_BIEN, entered=date(2025, 8, 1))
+    assert codes(other) == [ReasonCode.WRONG_ENTERING_UNIT]
+    assert "has no successor" in other[0].detail_en
 
 
 # -- unknown units --------------------------------------------------------------------------
@@ -194,7 +197,7 @@ def test_every_unknown_code_is_reported(registry: UnitRegistry) -> None:
     assert all(role in r.detail_en for role, r in zip(roles, reasons, strict=True))
 
 
-def test_authority_must_exist_on_the_registration_date() -> None:
+def test_authority_must_exist_on_the_registrationdate() -> None:
     registry = UnitRegistry.from_csv_text(
         "code,name,level,kind,parent_code,valid_from,valid_to,successor_codes,note\n"
         "72,Tỉnh Tây Ninh,province,tinh,,,,,\n"
@@ -212,3 +215,27 @@ def test_authority_must_exist_on_the_registration_date() -> None:
     assert codes(reasons) == [ReasonCode.UNKNOWN_UNIT]
     assert "did not exist on the registration date 01/01/2010" in reasons[0].detail_en
     assert "chưa tồn tại" in reasons[0].detail_vi
+
+
+def test_own_unit_enters_its_registers_even_after_the_2025_reform_ended_it() -> None:
+    reasons = check_entering_unit(
+        clerk_unit="25459",
+        registering_authority_code="25459",
+        storing_unit_code="25459",
+        registration_date=date(2010, 3, 15),
+        entered_on=date(2026, 11, 24),
+        registry=default_registry(),
+    )
+    assert reasons == []
+
+
+def test_storing_unit_enters_an_unknown_authoritys_register_after_the_reform() -> None:
+    reasons = check_entering_unit(
+        clerk_unit="25459",
+        registering_authority_code=None,
+        storing_unit_code="25459",
+        registration_date=date(2010, 3, 15),
+        entered_on=date(2026, 11, 24),
+        registry=default_registry(),
+    )
+    assert reasons == []

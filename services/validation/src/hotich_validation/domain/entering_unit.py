@@ -67,7 +67,14 @@ def check_entering_unit(
         authority = registry.get(registering_authority_code, registration_date)
         if authority is None:
             return [_not_existing_then(registering_authority_code, registration_date, registry)]
-        if registry.valid_on(registering_authority_code, entered_on):
+        if registry.valid_on(registering_authority_code, entered_on) or (
+            clerk_unit == authority.code
+            and not registry.successors_on(registering_authority_code, entered_on)
+        ):
+            # A unit ended with no known successor (the 2025 reform, whose new codes the
+            # registry does not hold) keeps entering its own registers: refusing would
+            # leave nobody allowed to enter them.
+            return _principle_1(clerk_unit, authority, registration_date, registry)
             return _principle_1(clerk_unit, authority, registration_date, registry)
     return _principle_2(
         clerk_unit, registering_authority_code, storing_unit_code, entered_on, registry
@@ -113,7 +120,7 @@ def _principle_2(
     # If the storing unit itself has since been merged away, its successor now holds
     # the register.
     holders = registry.successors_on(storing_unit_code, entered_on)
-    if clerk_unit in {u.code for u in holders}:
+    if clerk_unit in {u.code for u in holders} or (not holders and clerk_unit == storing_unit_code):
         return []
     if authority_code is None:
         why_vi = "Không xác định được cơ quan đăng ký"
