@@ -64,9 +64,9 @@ async def await_exported(consumer: AIOKafkaConsumer, record_id: str) -> RecordEx
     raise AssertionError("unreachable")
 
 
-async def eventually(check: Any, timeout: float = WAIT_S) -> Any:
+async def eventually(check: Any, within: float = WAIT_S) -> Any:
     """Poll an HTTP view until ``check`` returns a truthy value (views lag the topics)."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             result = await check()
             if result:
@@ -85,7 +85,7 @@ async def test_record_is_exported_with_a_national_id_and_counted(
         record_id = response.json()["record_id"]
 
         exported = await await_exported(exported_events, record_id)
-        assert exported.payload.status == "exported"
+        assert exported.payload.status == "exported", exported.payload.reasons
         national_id = exported.payload.national_id
         assert national_id
 

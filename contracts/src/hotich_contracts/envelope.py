@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -56,3 +57,30 @@ class RecordEventBase(EventBase):
     record_id: str = Field(description="The record this event is about (mã bản ghi).")
     record_version: int = Field(ge=1, description="Version of the record, 1 for the first entry.")
     unit_code: str = Field(description="Unit that entered the record (the clerk's unit).")
+
+
+class Reaction(TypedDict):
+    """Envelope fields an event caused by another record event inherits."""
+
+    event_id: uuid.UUID
+    actor: str
+    correlation_id: str
+    record_id: str
+    record_version: int
+    unit_code: str
+
+
+def reaction_to(cause: RecordEventBase, *, stage: str, actor: str) -> Reaction:
+    """Envelope fields of the event ``stage`` emits in reaction to ``cause``.
+
+    Same record, version, unit and correlation id; a deterministic event id (see
+    :func:`derived_event_id`).
+    """
+    return {
+        "event_id": derived_event_id(cause.event_id, stage),
+        "actor": actor,
+        "correlation_id": cause.correlation_id,
+        "record_id": cause.record_id,
+        "record_version": cause.record_version,
+        "unit_code": cause.unit_code,
+    }

@@ -1,10 +1,9 @@
-"""Account commands of the CLI: the intake service layer over intake's own store."""
+"""Account commands of the CLI: intake's service layer over intake's own store."""
 
 from __future__ import annotations
 
 from hotich_contracts.units import default_registry
 from hotich_intake.adapters.mongo_store import MongoAccountStore
-from hotich_intake.config import IntakeSettings
 from hotich_intake.service_layer import accounts as service
 from hotich_intake.service_layer.ports import AccountAlreadyExists
 from hotich_runtime import mongo
@@ -15,17 +14,14 @@ class AccountError(Exception):
     """The account command cannot be done."""
 
 
-def _store(url: str) -> tuple[MongoAccountStore, object]:
+async def create(
+    url: str, username: str, password: str, unit: str, role: str, *, database: str
+) -> None:
+    """Create an account in intake's store (``database``)."""
     client = mongo.make_client(url, app_name="hotich-cli")
-    return MongoAccountStore(client[IntakeSettings().mongodb_database]), client
-
-
-async def create(url: str, username: str, password: str, unit: str, role: str) -> None:
-    """Create an account in intake's store."""
-    store, client = _store(url)
     try:
         await service.create_account(
-            store,
+            MongoAccountStore(client[database]),
             default_registry(),
             username=username,
             password=password,
@@ -35,13 +31,13 @@ async def create(url: str, username: str, password: str, unit: str, role: str) -
     except (ValueError, AccountAlreadyExists) as exc:
         raise AccountError(f"{type(exc).__name__}: {exc}") from exc
     finally:
-        client.close()  # type: ignore[attr-defined]
+        client.close()
 
 
-async def set_locked(url: str, username: str, locked: bool) -> bool:
+async def set_locked(url: str, username: str, locked: bool, *, database: str) -> bool:
     """Lock or unlock an account."""
-    store, client = _store(url)
+    client = mongo.make_client(url, app_name="hotich-cli")
     try:
-        return await service.set_locked(store, username, locked)
+        return await service.set_locked(MongoAccountStore(client[database]), username, locked)
     finally:
-        client.close()  # type: ignore[attr-defined]
+        client.close()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from typing import Annotated
 
 import typer
 
 from hotich_local import stack
+from hotich_local.synth.cli import generate_app
 
 app = typer.Typer(
     help="hotich: digitization of civil status registers (số hóa hộ tịch).", no_args_is_help=True
@@ -22,6 +24,7 @@ accounts_app = typer.Typer(help="Accounts (tài khoản) in intake's store.", no
 infra_app = typer.Typer(help="Infrastructure helpers.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(infra_app, name="infra")
+app.add_typer(generate_app, name="generate")
 
 HomeOpt = Annotated[
     str | None,
@@ -49,6 +52,8 @@ def up(
     ] = None,
 ) -> None:
     """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
+    # Readiness polling expects refused connections; aiokafka would log each one.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = stack.StackConfig.load(
         home, broker=broker, external_kafka=kafka, external_mongodb=mongodb
     )
@@ -110,9 +115,15 @@ def accounts_create(
 
     password = _read_password(password_stdin)
     try:
+        config = stack.StackConfig.load(home)
         asyncio.run(
             accounts.create(
-                stack.StackConfig.load(home).mongodb_url(), username, password, unit, role
+                config.mongodb_url(),
+                username,
+                password,
+                unit,
+                role,
+                database=config.intake_database(),
             )
         )
     except accounts.AccountError as exc:
@@ -124,8 +135,11 @@ def accounts_create(
 def _set_locked(username: str, locked: bool, home: str | None) -> None:
     from hotich_local import accounts
 
+    config = stack.StackConfig.load(home)
     if not asyncio.run(
-        accounts.set_locked(stack.StackConfig.load(home).mongodb_url(), username, locked)
+        accounts.set_locked(
+            config.mongodb_url(), username, locked, database=config.intake_database()
+        )
     ):
         typer.echo(f"error: no account {username}", err=True)
         raise typer.Exit(2)
@@ -142,6 +156,22 @@ def accounts_lock(username: str, home: HomeOpt = None) -> None:
 def accounts_unlock(username: str, home: HomeOpt = None) -> None:
     """Unlock an account."""
     _set_locked(username, False, home)
+
+
+@app.command("topics")
+def topics_create(
+    kafka: Annotated[str, typer.Option(envvar="HOTICH_KAFKA_BOOTSTRAP")] = "127.0.0.1:9092",
+    no_configs: Annotated[
+        bool, typer.Option(help="Skip topic configs (brokers without compaction).")
+    ] = False,
+) -> None:
+    """Create the topics of deploy/topics.yaml that do not exist yet."""
+    from hotich_local.infra import topics
+
+    created = asyncio.run(
+        topics.ensure_topics(kafka, topics.load_topics(), with_configs=not no_configs)
+    )
+    typer.echo(f"created: {', '.join(created) if created else 'none (all exist)'}")
 
 
 @infra_app.command("fetch")

@@ -68,6 +68,13 @@ class _RateLimiter:
         return None
 
 
+def _store(request: Request) -> SandboxStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+Store = Annotated[SandboxStore, Depends(_store)]
+
+
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """Return the sandbox app."""
     cfg = settings or SandboxSettings()
@@ -81,9 +88,6 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         app.state.store.close()
 
     app = FastAPI(title="National civil status database (sandbox)", lifespan=lifespan)
-
-    def store(request: Request) -> SandboxStore:
-        return request.app.state.store  # type: ignore[no-any-return]
 
     async def client(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
         if x_api_key != cfg.api_key:
@@ -102,8 +106,6 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     def admin(x_admin_key: Annotated[str | None, Header()] = None) -> None:
         if x_admin_key != cfg.admin_key:
             raise HTTPException(401, "invalid admin key")
-
-    Store = Annotated[SandboxStore, Depends(store)]
 
     @app.post("/v1/records", status_code=201, dependencies=[Depends(client)])
     async def create(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hotich_contracts import topics
-from hotich_contracts.envelope import derived_event_id
+from hotich_contracts.envelope import reaction_to
 from hotich_contracts.events import (
     RecordDeduplicated,
     RecordDeduplicatedPayload,
@@ -52,12 +52,7 @@ async def deduplicate(
         duplicate = owner != event.record_id
         outcomes.append(
             RecordDeduplicated(
-                event_id=derived_event_id(event.event_id, STAGE),
-                actor="service:dedup",
-                correlation_id=event.correlation_id,
-                record_id=event.record_id,
-                record_version=event.record_version,
-                unit_code=event.unit_code,
+                **reaction_to(event, stage=STAGE, actor="service:dedup"),
                 payload=RecordDeduplicatedPayload(
                     status=RecordStatus.REJECTED if duplicate else RecordStatus.ACCEPTED,
                     phase=event.payload.phase,

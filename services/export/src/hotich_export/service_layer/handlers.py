@@ -15,7 +15,7 @@ from tenacity import (
 )
 
 from hotich_contracts import topics
-from hotich_contracts.envelope import derived_event_id, utcnow
+from hotich_contracts.envelope import reaction_to, utcnow
 from hotich_contracts.events import (
     RecordDeduplicated,
     RecordExported,
@@ -101,12 +101,7 @@ class Exporter:
                     )
                 ]
         return RecordExported(
-            event_id=derived_event_id(event.event_id, STAGE),
-            actor="service:export",
-            correlation_id=event.correlation_id,
-            record_id=event.record_id,
-            record_version=event.record_version,
-            unit_code=event.unit_code,
+            **reaction_to(event, stage=STAGE, actor="service:export"),
             payload=RecordExportedPayload(
                 status=RecordStatus.EXPORTED if receipt else RecordStatus.EXPORT_FAILED,
                 phase=event.payload.phase,
