@@ -21,7 +21,10 @@ down:
 status:
 	uv run hotich status
 
-test: install           ## every test: unit, contracts, integration and end-to-end
+test: install           ## lint, types, then every test: unit, contracts, integration, end-to-end
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy
 	uv run pytest
 
 test-unit:

@@ -13,6 +13,8 @@ The rules that *apply* a plan to a record live in the validation service
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from datetime import date
 from importlib import resources
@@ -358,6 +360,22 @@ class Plan(_Frozen):
 
     # -- queries ------------------------------------------------------------------
 
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the plan's canonical JSON: equal plans, equal fingerprints.
+
+        Canonical: every field (defaults included), keys sorted, sets as sorted lists,
+        dates in ISO form, no whitespace. Comments and layout of the YAML file do not
+        count; any change of a rule does. Used to tell outcomes of different plans apart
+        (re-validation derives its event ids from it).
+        """
+        text = json.dumps(
+            _canonical(self.model_dump(mode="python")),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def phase(self, number: int) -> PlanPhase:
         """The phase with this number.
 
@@ -435,6 +453,19 @@ class Plan(_Frozen):
             if unit.code not in listed
         )
         return problems
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-able form of a dumped plan whose text does not depend on set order."""
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted((_canonical(item) for item in value), key=lambda v: json.dumps(v))
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 # -- loading --------------------------------------------------------------------------

@@ -35,6 +35,10 @@ class ReasonCode(StrEnum):
     DUPLICATE_EXACT = "duplicate_exact"
     DUPLICATE_PROBABLE = "duplicate_probable"
     NATIONAL_REJECTED = "national_rejected"
+    UNREADABLE_FIELD = "unreadable_field"
+    """Warning: an optional field is unreadable in a damaged register; the record stands."""
+    IMPLAUSIBLE_AGE = "implausible_age"
+    """A person's age at the event is impossible (error) or below the legal age (warning)."""
 
 
 class Reason(BaseModel):
