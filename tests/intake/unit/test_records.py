@@ -4,7 +4,7 @@ from hotich_contracts import topics
 from hotich_contracts.units import default_registry
 from hotich_intake.adapters.memory import InMemoryRecordStore
 from hotich_intake.service_layer import records
-from hotich_intake.service_layer.ports import IdempotencyConflict
+from hotich_intake.service_layer.records import Submission
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
@@ -18,66 +18,131 @@ class DownPublisher(FakePublisher):
         raise RetryableError("kafka down")
 
 
+async def submit(store, pub, *subs, principal=CLERK):  # type: ignore[no-untyped-def]
+    return await records.submit_records(store, pub, principal, list(subs), correlation_id="c")
+
+
 async def test_submission_is_published_then_marked_and_visible_to_its_unit() -> None:
     store, pub = InMemoryRecordStore(), FakePublisher()
-    result = await records.submit_record(
-        store, pub, CLERK, record(), idempotency_key=None, correlation_id="c"
-    )
+    [result] = await submit(store, pub, Submission(record()))
+    assert result.outcome == "created"
     [event] = pub.events(topics.RECORD_ENTERED)
     assert event.record_id == result.record_id
     assert event.unit_code == "25459"
     assert store.outbox == {}
-    assert await records.get_record(store, default_registry(), CLERK, result.record_id) is not None
+    registry = default_registry()
+    assert await records.get_record(store, registry, CLERK, result.record_id) is not None
     other_commune = Principal("x", "25456", Role.CLERK)
-    assert (
-        await records.get_record(store, default_registry(), other_commune, result.record_id) is None
-    )
+    assert await records.get_record(store, registry, other_commune, result.record_id) is None
     district = Principal("d", "703", Role.DISTRICT_OFFICER)
-    assert (
-        await records.get_record(store, default_registry(), district, result.record_id) is not None
-    )
+    assert await records.get_record(store, registry, district, result.record_id) is not None
+    other_district = Principal("d", "705", Role.DISTRICT_OFFICER)
+    assert await records.get_record(store, registry, other_district, result.record_id) is None
 
 
-async def test_same_idempotency_key_same_body_returns_same_record_and_other_body_conflicts() -> (
-    None
-):
+async def test_explicit_key_same_body_repeats_other_body_conflicts() -> None:
     store, pub = InMemoryRecordStore(), FakePublisher()
-    first = await records.submit_record(
-        store, pub, CLERK, record(), idempotency_key="k1", correlation_id="c"
-    )
-    again = await records.submit_record(
-        store, pub, CLERK, record(), idempotency_key="k1", correlation_id="c"
-    )
+    [first] = await submit(store, pub, Submission(record(), "k1"))
+    [again] = await submit(store, pub, Submission(record(), "k1"))
+    [other] = await submit(store, pub, Submission(record(entry_number="99"), "k1"))
+    assert again.outcome == "repeated"
     assert again.record_id == first.record_id
-    assert again.repeated
+    assert other.outcome == "conflict"
+    assert other.record_id == first.record_id
     assert len(pub.events(topics.RECORD_ENTERED)) == 1
-    with pytest.raises(IdempotencyConflict):
-        await records.submit_record(
-            store, pub, CLERK, record(entry_number="99"), idempotency_key="k1", correlation_id="c"
-        )
+
+
+async def test_without_a_key_the_register_coordinates_make_a_retry_safe() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    [first] = await submit(store, pub, Submission(record()))
+    [retry] = await submit(store, pub, Submission(record()))
+    [changed] = await submit(store, pub, Submission(record(page=7)))
+    assert retry.outcome == "repeated"
+    assert retry.record_id == first.record_id
+    assert changed.outcome == "conflict"
+    assert changed.message_vi
+    # explicit distinct keys say "these are two submissions": dedup will judge them
+    [a] = await submit(store, pub, Submission(record(), "a"))
+    assert a.outcome == "created"
+
+
+async def test_duplicates_inside_one_batch_create_one_record() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    results = await submit(
+        store,
+        pub,
+        Submission(record()),
+        Submission(record()),
+        Submission(record(entry_number="16")),
+    )
+    assert [r.outcome for r in results] == ["created", "repeated", "created"]
+    assert results[1].record_id == results[0].record_id
+    assert len(pub.events(topics.RECORD_ENTERED)) == 2
 
 
 async def test_kafka_down_leaves_nothing_half_written_and_the_key_free() -> None:
     store = InMemoryRecordStore()
     with pytest.raises(RetryableError):
-        await records.submit_record(
-            store, DownPublisher(), CLERK, record(), idempotency_key="k", correlation_id="c"
-        )
+        await submit(store, DownPublisher(), Submission(record(), "k"))
     assert store.views == {}
     assert store.keys == {}
-    ok = await records.submit_record(
-        store, FakePublisher(), CLERK, record(), idempotency_key="k", correlation_id="c"
-    )
-    assert not ok.repeated
+    [ok] = await submit(store, FakePublisher(), Submission(record(), "k"))
+    assert ok.outcome == "created"
 
 
-async def test_officers_may_not_enter_records() -> None:
+async def test_a_claimed_key_whose_record_was_never_stored_is_completed_by_the_retry() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    sub = Submission(record(), "k")
+    digest = records.body_hash(sub.record)
+    await store.claim_keys([(records.scope_key(CLERK, sub), digest, "orphan-id")])
+    [result] = await submit(store, pub, sub)
+    assert result.outcome == "created"
+    assert result.record_id == "orphan-id"
+    assert "orphan-id" in store.views
+
+
+async def test_roles_and_sources() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
     with pytest.raises(records.NotAllowed):
-        await records.submit_record(
-            InMemoryRecordStore(),
-            FakePublisher(),
-            Principal("o", "703", Role.DISTRICT_OFFICER),
+        await submit(
+            store, pub, Submission(record()), principal=Principal("o", "703", Role.DISTRICT_OFFICER)
+        )
+    operator = Principal("m", "72", Role.MIGRATION_OPERATOR)
+    [manual] = await submit(store, pub, Submission(record()), principal=operator)
+    [migrated] = await submit(
+        store, pub, Submission(record(source="migration")), principal=operator
+    )
+    [clerk_migration] = await submit(
+        store, pub, Submission(record(source="migration", entry_number="2"))
+    )
+    assert manual.outcome == "forbidden"
+    assert migrated.outcome == "created"
+    assert clerk_migration.outcome == "forbidden"
+
+
+async def test_correction_bumps_the_version_and_only_the_own_unit_may_correct() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    [first] = await submit(store, pub, Submission(record()))
+    fixed = await records.correct_record(
+        store, pub, CLERK, first.record_id, record(page=3), correlation_id="c"
+    )
+    assert fixed.version == 2
+    v2 = pub.events(topics.RECORD_ENTERED)[-1]
+    assert v2.record_version == 2
+    assert v2.record_id == first.record_id
+    with pytest.raises(records.NotFound):
+        await records.correct_record(
+            store,
+            pub,
+            Principal("x", "25456", Role.CLERK),
+            first.record_id,
             record(),
-            idempotency_key=None,
             correlation_id="c",
         )
+    with pytest.raises(RetryableError):
+        await records.correct_record(
+            store, DownPublisher(), CLERK, first.record_id, record(page=4), correlation_id="c"
+        )
+    current = store.views[first.record_id]
+    assert current.version == 2
+    assert current.record["page"] == 3

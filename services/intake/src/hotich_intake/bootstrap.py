@@ -14,8 +14,15 @@ from typing import Any
 from hotich_contracts import topics
 from hotich_contracts.events import RecordDeduplicated, RecordExported, RecordValidated
 from hotich_contracts.units import UnitRegistry, default_registry
-from hotich_intake.adapters.mongo_store import MongoAccountStore, MongoRecordStore, ensure_indexes
+from hotich_intake.adapters.mongo_store import (
+    MongoAccountStore,
+    MongoAuditLog,
+    MongoImportJobs,
+    MongoRecordStore,
+    ensure_indexes,
+)
 from hotich_intake.config import DEV_SECRET, IntakeSettings
+from hotich_intake.domain.limits import TokenBucket
 from hotich_intake.service_layer.records import apply_outcomes, relay_unpublished
 from hotich_runtime.app import Runtime
 from hotich_runtime.kafka import BatchSubscription, EventPublisher
@@ -30,8 +37,11 @@ class IntakeDeps:
     settings: IntakeSettings
     accounts: MongoAccountStore
     records: MongoRecordStore
+    audit: MongoAuditLog
+    jobs: MongoImportJobs
     publisher: EventPublisher
     registry: UnitRegistry
+    limiter: TokenBucket
 
 
 async def _relay_forever(deps: IntakeDeps) -> None:
@@ -52,11 +62,14 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
         log.warning("HOTICH_JWT_SECRET is the development default: set a secret in production")
     await ensure_indexes(runtime.db)
     deps = IntakeDeps(
-        settings,
-        MongoAccountStore(runtime.db),
-        MongoRecordStore(runtime.db),
-        runtime.publisher,
-        default_registry(),
+        settings=settings,
+        accounts=MongoAccountStore(runtime.db),
+        records=MongoRecordStore(runtime.db),
+        audit=MongoAuditLog(runtime.db),
+        jobs=MongoImportJobs(runtime.db),
+        publisher=runtime.publisher,
+        registry=default_registry(),
+        limiter=TokenBucket(rate=settings.rate_per_s, burst=settings.rate_burst),
     )
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay_forever(deps))

@@ -9,7 +9,7 @@ from typing import Any
 
 from hotich_contracts.envelope import RecordEventBase, utcnow
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, IdempotencyConflict
+from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner
 
 
 class InMemoryAccountStore:
@@ -17,6 +17,7 @@ class InMemoryAccountStore:
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
+        self.failures: dict[str, int] = {}
 
     async def add(self, account: Account) -> None:
         """Insert a new account."""
@@ -40,42 +41,85 @@ class InMemoryAccountStore:
         """All accounts."""
         return sorted(self.accounts.values(), key=lambda a: a.username)
 
+    async def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace the hash."""
+        account = self.accounts.get(username)
+        if account is None:
+            return False
+        self.accounts[username] = replace(account, password_hash=password_hash)
+        return True
+
+    async def record_login_failure(self, username: str, at: datetime) -> None:
+        """Count failures (no window in the fake)."""
+        self.failures[username] = self.failures.get(username, 0) + 1
+
+    async def login_failures(self, username: str, now: datetime) -> int:
+        """Failures so far."""
+        return self.failures.get(username, 0)
+
+    async def clear_login_failures(self, username: str) -> None:
+        """Forget failures."""
+        self.failures.pop(username, None)
+
 
 class InMemoryRecordStore:
-    """Records, outbox flags and idempotency keys in dicts (no status ranking: see Mongo)."""
+    """Records, outbox flags and keys in dicts (no status ranking: the Mongo adapter has it)."""
 
     def __init__(self) -> None:
         self.views: dict[str, RecordView] = {}
         self.outbox: dict[str, tuple[str, datetime]] = {}
-        self.keys: dict[str, tuple[str, str]] = {}
+        self.keys: dict[str, KeyOwner] = {}
+        self.previous: dict[str, RecordView] = {}
 
-    async def remember_key(self, scope_key: str, body_hash: str, record_id: str) -> str | None:
-        """Claim a key or return its earlier record."""
-        if scope_key in self.keys:
-            earlier_hash, earlier_id = self.keys[scope_key]
-            if earlier_hash != body_hash:
-                raise IdempotencyConflict(scope_key)
-            return earlier_id
-        self.keys[scope_key] = (body_hash, record_id)
-        return None
+    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
+        """First claim wins."""
+        for key, digest, record_id in claims:
+            self.keys.setdefault(key, KeyOwner(record_id, digest))
+        return {key: self.keys[key] for key, _, _ in claims}
 
-    async def forget_key(self, scope_key: str) -> None:
-        """Release a key."""
-        self.keys.pop(scope_key, None)
+    async def existing(self, record_ids: Sequence[str]) -> set[str]:
+        """Stored ids."""
+        return {rid for rid in record_ids if rid in self.views}
 
-    async def insert_pending(self, view: RecordView, event_json: str) -> None:
-        """Store with an outbox entry."""
-        self.views[view.record_id] = view
+    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
+        """Release keys."""
+        for key in scope_keys:
+            self.keys.pop(key, None)
+
+    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
+        """Store with outbox entries."""
+        for view, event_json in items:
+            if view.record_id not in self.views:
+                self.views[view.record_id] = view
+                self.outbox[view.record_id] = (event_json, utcnow())
+
+    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+        """Compare-and-set on the version."""
+        current = self.views.get(view.record_id)
+        if current is None or current.version != previous_version:
+            return False
+        self.previous[view.record_id] = current
+        self.views[view.record_id] = replace(view, created_at=current.created_at)
         self.outbox[view.record_id] = (event_json, utcnow())
+        return True
 
-    async def mark_published(self, record_id: str) -> None:
-        """Clear the outbox entry."""
-        self.outbox.pop(record_id, None)
+    async def unstage_version(self, previous: RecordView) -> None:
+        """Put the previous version back."""
+        self.views[previous.record_id] = self.previous.pop(previous.record_id, previous)
+        self.outbox.pop(previous.record_id, None)
 
-    async def discard_pending(self, record_id: str) -> None:
-        """Drop a record that never reached Kafka."""
-        self.views.pop(record_id, None)
-        self.outbox.pop(record_id, None)
+    async def mark_published(self, record_ids: Sequence[str]) -> None:
+        """Clear outbox entries."""
+        for record_id in record_ids:
+            self.outbox.pop(record_id, None)
+            self.previous.pop(record_id, None)
+
+    async def discard_pending(self, record_ids: Sequence[str]) -> None:
+        """Drop new records that never reached Kafka."""
+        for record_id in record_ids:
+            if record_id in self.outbox and self.views[record_id].version == 1:
+                self.views.pop(record_id, None)
+                self.outbox.pop(record_id, None)
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
         """Outbox entries older than ``older_than``."""
@@ -108,5 +152,29 @@ class InMemoryRecordStore:
         for event in events:
             view = self.views.get(event.record_id)
             payload: Any = getattr(event, "payload", None)
-            if view is not None:
+            if view is not None and view.version == event.record_version:
                 view.status = str(payload.status)
+
+
+class InMemoryAuditLog:
+    """Audit entries in a list."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def append(self, entries: Sequence[AuditEntry]) -> None:
+        """Append."""
+        self.entries.extend(entries)
+
+    async def query(
+        self, *, actor: str | None, action: str | None, since: datetime | None, limit: int
+    ) -> list[AuditEntry]:
+        """Newest first, filtered."""
+        rows = [
+            e
+            for e in reversed(self.entries)
+            if (actor is None or e.actor == actor)
+            and (action is None or e.action == action)
+            and (since is None or e.at >= since)
+        ]
+        return rows[:limit]

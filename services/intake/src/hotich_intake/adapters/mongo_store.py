@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorDatabase
-from pymongo import ASCENDING, UpdateOne
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from hotich_contracts.envelope import RecordEventBase, utcnow
 from hotich_contracts.events import STAGE_RANK
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, IdempotencyConflict
+from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner
 from hotich_runtime.auth import Role
 from hotich_runtime.errors import RetryableError
 
@@ -24,6 +24,12 @@ async def ensure_indexes(db: Db) -> None:
     """Create the indexes intake's queries need (idempotent)."""
     await db["records"].create_index([("unit_code", ASCENDING), ("_id", ASCENDING)])
     await db["records"].create_index([("published", ASCENDING), ("created_at", ASCENDING)])
+    await db["login_failures"].create_index(
+        "at", expireAfterSeconds=int(LOGIN_FAILURE_WINDOW.total_seconds())
+    )
+    await db["login_failures"].create_index("username")
+    await db["audit"].create_index([("at", DESCENDING)])
+    await db["audit"].create_index([("actor", ASCENDING), ("at", DESCENDING)])
 
 
 class MongoAccountStore:
@@ -31,6 +37,7 @@ class MongoAccountStore:
 
     def __init__(self, db: Db) -> None:
         self._c = db["accounts"]
+        self._failures = db["login_failures"]
 
     async def add(self, account: Account) -> None:
         """Insert a new account."""
@@ -77,6 +84,73 @@ class MongoAccountStore:
         """Every account, by username."""
         return [self._account(d) async for d in self._c.find().sort("_id", ASCENDING)]
 
+    async def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace the password hash."""
+        result = await self._c.update_one(
+            {"_id": username}, {"$set": {"password_hash": password_hash}}
+        )
+        return result.matched_count == 1
+
+    async def record_login_failure(self, username: str, at: datetime) -> None:
+        """Count a failure; the TTL index forgets old ones."""
+        await self._failures.insert_one({"username": username, "at": at})
+
+    async def login_failures(self, username: str, now: datetime) -> int:
+        """Failures within the window."""
+        return int(
+            await self._failures.count_documents(
+                {"username": username, "at": {"$gt": now - LOGIN_FAILURE_WINDOW}}
+            )
+        )
+
+    async def clear_login_failures(self, username: str) -> None:
+        """Forget failures after a successful login."""
+        await self._failures.delete_many({"username": username})
+
+
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+_VERSIONED_FIELDS = (
+    "version",
+    "record",
+    "record_type",
+    "entered_by",
+    "status",
+    "status_version",
+    "status_rank",
+    "phase",
+    "reasons",
+    "warnings",
+)
+
+
+def _only_duplicates(exc: BulkWriteError) -> None:
+    """Re-raise unless every write error is a duplicate key (a repeat, which is fine)."""
+    if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+        raise exc
+
+
+def _record_doc(view: RecordView, event_json: str, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": view.record_id,
+        "version": view.version,
+        "unit_code": view.unit_code,
+        "entered_by": view.entered_by,
+        "record_type": view.record_type,
+        "status": view.status,
+        "status_version": view.version,
+        "status_rank": 0,
+        "phase": None,
+        "reasons": [],
+        "warnings": [],
+        "national_id": None,
+        "record": view.record,
+        "history": [],
+        "created_at": now,
+        "updated_at": now,
+        "published": False,
+        "outbox_event": event_json,
+    }
+
 
 def _view(doc: dict[str, Any]) -> RecordView:
     return RecordView(
@@ -104,68 +178,118 @@ class MongoRecordStore:
         self._records = db["records"]
         self._keys = db["idempotency_keys"]
 
-    async def remember_key(self, scope_key: str, body_hash: str, record_id: str) -> str | None:
-        """Claim the key; return the earlier record id for a repeat."""
-        try:
-            await self._keys.insert_one(
-                {
-                    "_id": scope_key,
-                    "body_hash": body_hash,
-                    "record_id": record_id,
-                    "created_at": utcnow(),
-                }
-            )
-            return None
-        except DuplicateKeyError:
-            doc = await self._keys.find_one({"_id": scope_key})
-            if doc is None:  # released between our insert and read: treat as new
-                return None
-            if doc["body_hash"] != body_hash:
-                raise IdempotencyConflict(scope_key) from None
-            return str(doc["record_id"])
-
-    async def forget_key(self, scope_key: str) -> None:
-        """Release the key."""
-        await self._keys.delete_one({"_id": scope_key})
-
-    async def insert_pending(self, view: RecordView, event_json: str) -> None:
-        """Store the record and its event; ``published`` false until Kafka acks."""
+    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
+        """Insert every claim unordered (unique ``_id``); read back each key's owner."""
+        if not claims:
+            return {}
         now = utcnow()
+        docs = [
+            {"_id": key, "body_hash": digest, "record_id": rid, "created_at": now}
+            for key, digest, rid in claims
+        ]
         try:
-            await self._records.insert_one(
-                {
-                    "_id": view.record_id,
-                    "version": view.version,
-                    "unit_code": view.unit_code,
-                    "entered_by": view.entered_by,
-                    "record_type": view.record_type,
-                    "status": view.status,
-                    "status_version": view.version,
-                    "status_rank": 0,
-                    "phase": None,
-                    "reasons": [],
-                    "warnings": [],
-                    "national_id": None,
-                    "record": view.record,
-                    "history": [],
-                    "created_at": now,
-                    "updated_at": now,
-                    "published": False,
-                    "outbox_event": event_json,
-                }
-            )
+            try:
+                await self._keys.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                _only_duplicates(exc)
+            keys = list({key for key, _, _ in claims})
+            return {
+                d["_id"]: KeyOwner(d["record_id"], d["body_hash"])
+                async for d in self._keys.find({"_id": {"$in": keys}})
+            }
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
 
-    async def mark_published(self, record_id: str) -> None:
-        """Clear the outbox entry."""
+    async def existing(self, record_ids: Sequence[str]) -> set[str]:
+        """Ids among ``record_ids`` that are stored."""
+        return {
+            d["_id"]
+            async for d in self._records.find({"_id": {"$in": list(record_ids)}}, {"_id": 1})
+        }
+
+    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
+        """Release keys."""
+        if scope_keys:
+            await self._keys.delete_many({"_id": {"$in": list(scope_keys)}})
+
+    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
+        """Store records and their events with ``published`` false until Kafka acks."""
+        if not items:
+            return
+        now = utcnow()
+        docs = [_record_doc(view, event_json, now) for view, event_json in items]
+        try:
+            try:
+                await self._records.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                _only_duplicates(exc)
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc
+
+    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+        """Replace the record by its corrected version if nobody else did first.
+
+        The replaced fields are kept under ``previous`` so a failed publish can put them back.
+        """
+        try:
+            current = await self._records.find_one(
+                {"_id": view.record_id, "version": previous_version}
+            )
+            if current is None:
+                return False
+            snapshot = {k: current.get(k) for k in _VERSIONED_FIELDS}
+            result = await self._records.update_one(
+                {"_id": view.record_id, "version": previous_version},
+                {
+                    "$set": {
+                        "version": view.version,
+                        "record": view.record,
+                        "record_type": view.record_type,
+                        "entered_by": view.entered_by,
+                        "status": view.status,
+                        "status_version": view.version,
+                        "status_rank": 0,
+                        "phase": None,
+                        "reasons": [],
+                        "warnings": [],
+                        "updated_at": utcnow(),
+                        "published": False,
+                        "outbox_event": event_json,
+                        "previous": snapshot,
+                    }
+                },
+            )
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc
+        return result.modified_count == 1
+
+    async def unstage_version(self, previous: RecordView) -> None:
+        """Put back the fields a failed correction replaced."""
+        doc = await self._records.find_one({"_id": previous.record_id}, {"previous": 1})
+        if doc is None or not doc.get("previous"):
+            return
         await self._records.update_one(
-            {"_id": record_id}, {"$set": {"published": True}, "$unset": {"outbox_event": ""}}
+            {"_id": previous.record_id, "version": previous.version + 1},
+            {
+                "$set": {**doc["previous"], "published": True},
+                "$unset": {"outbox_event": "", "previous": ""},
+            },
         )
 
-    async def discard_pending(self, record_id: str) -> None:
-        """Delete a record that never reached Kafka."""
-        await self._records.delete_one({"_id": record_id, "published": False})
+    async def mark_published(self, record_ids: Sequence[str]) -> None:
+        """Clear the outbox entries."""
+        if record_ids:
+            await self._records.update_many(
+                {"_id": {"$in": list(record_ids)}},
+                {"$set": {"published": True}, "$unset": {"outbox_event": "", "previous": ""}},
+            )
+
+    async def discard_pending(self, record_ids: Sequence[str]) -> None:
+        """Delete new records that never reached Kafka."""
+        if record_ids:
+            await self._records.delete_many(
+                {"_id": {"$in": list(record_ids)}, "published": False, "version": 1}
+            )
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
         """Records stored but not acknowledged by Kafka (a crash between the two)."""
@@ -251,3 +375,89 @@ class MongoRecordStore:
             await self._records.bulk_write(ops, ordered=True)
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
+
+
+class MongoAuditLog:
+    """The audit trail: inserts only (no update or delete path exists in the code)."""
+
+    def __init__(self, db: Db) -> None:
+        self._c = db["audit"]
+
+    async def append(self, entries: Sequence[AuditEntry]) -> None:
+        """Insert the entries."""
+        if entries:
+            await self._c.insert_many([dict(e.__dict__) for e in entries], ordered=False)
+
+    async def query(
+        self, *, actor: str | None, action: str | None, since: datetime | None, limit: int
+    ) -> list[AuditEntry]:
+        """Newest first, filtered."""
+        query: dict[str, Any] = {}
+        if actor:
+            query["actor"] = actor
+        if action:
+            query["action"] = action
+        if since:
+            query["at"] = {"$gte": since}
+        cursor = self._c.find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit)
+        return [AuditEntry(**d) async for d in cursor]
+
+
+class MongoImportJobs:
+    """Import job documents."""
+
+    def __init__(self, db: Db) -> None:
+        self._c = db["import_jobs"]
+
+    async def create(self, job_id: str, owner: str, unit_code: str, started_at: datetime) -> None:
+        """Register a job (a resumed job keeps its counts)."""
+        await self._c.update_one(
+            {"_id": job_id},
+            {
+                "$setOnInsert": {
+                    "owner": owner,
+                    "unit_code": unit_code,
+                    "started_at": started_at,
+                    "lines_committed": 0,
+                    "submitted": 0,
+                    "repeated": 0,
+                    "error_count": 0,
+                    "errors": [],
+                },
+                "$set": {"status": "running", "updated_at": started_at},
+            },
+            upsert=True,
+        )
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job document."""
+        return await self._c.find_one({"_id": job_id})
+
+    async def progress(
+        self,
+        job_id: str,
+        *,
+        lines: int,
+        submitted: int,
+        repeated: int,
+        errors: Sequence[dict[str, Any]],
+        error_count: int,
+    ) -> None:
+        """Add a committed chunk (errors kept up to 1,000 per job)."""
+        await self._c.update_one(
+            {"_id": job_id},
+            {
+                "$inc": {
+                    "lines_committed": lines,
+                    "submitted": submitted,
+                    "repeated": repeated,
+                    "error_count": error_count,
+                },
+                "$push": {"errors": {"$each": list(errors), "$slice": 1000}},
+                "$set": {"updated_at": utcnow()},
+            },
+        )
+
+    async def finish(self, job_id: str, status: str, at: datetime) -> None:
+        """Mark the job done."""
+        await self._c.update_one({"_id": job_id}, {"$set": {"status": status, "finished_at": at}})

@@ -1,58 +1,103 @@
-"""HTTP routes of intake: thin, each a call into the service layer."""
+"""HTTP routes of intake: thin, each a call into the service layer, each audited."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from hotich_contracts.records import Record
-from hotich_intake.entrypoints.errors import problem
-from hotich_intake.service_layer import accounts, records
-from hotich_intake.service_layer.ports import AccountAlreadyExists, IdempotencyConflict
+from hotich_contracts.envelope import utcnow
+from hotich_contracts.records import RECORD_ADAPTER, Record
+from hotich_intake.entrypoints.errors import field_errors, problem
+from hotich_intake.service_layer import accounts, imports, records
+from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry
 from hotich_runtime.auth import InvalidToken, Principal, Role, issue_token, read_token
 from hotich_runtime.errors import RetryableError
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 router = APIRouter()
 
+UNAVAILABLE = (
+    "Hệ thống tạm thời không nhận được hồ sơ, vui lòng gửi lại sau.",
+    "Temporarily unable to accept records; retry later.",
+)
+
 
 def _deps(request: Request) -> Any:
     return request.app.state.runtime.state["deps"]
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def audit(
+    request: Request,
+    actor: str,
+    unit: str | None,
+    action: str,
+    outcome: str,
+    target: str | None = None,
+    **detail: Any,
+) -> None:
+    """Append one entry to the audit trail."""
+    await _deps(request).audit.append(
+        [
+            AuditEntry(
+                at=utcnow(),
+                actor=actor,
+                unit_code=unit,
+                action=action,
+                target=target,
+                outcome=outcome,
+                client=_client(request),
+                detail=detail,
+            )
+        ]
+    )
+
+
 async def current_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> Principal:
-    """Verify the token and that the account still exists and is not locked (every request)."""
+    """Verify the token, that the account exists and is not locked (every request), and the rate."""
     deps = _deps(request)
+    unauthenticated = {"WWW-Authenticate": "Bearer"}
     if token is None:
-        raise HTTPException(
-            401, "Chưa đăng nhập / Not authenticated", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise HTTPException(401, "Chưa đăng nhập / Not authenticated", headers=unauthenticated)
     try:
         principal = read_token(token, deps.settings.jwt_secret)
     except InvalidToken as exc:
         raise HTTPException(
-            401,
-            "Phiên đăng nhập không hợp lệ / Invalid token",
-            headers={"WWW-Authenticate": "Bearer"},
+            401, "Phiên đăng nhập không hợp lệ / Invalid token", headers=unauthenticated
         ) from exc
     account = await deps.accounts.get(principal.username)
     if account is None or account.locked:
+        raise HTTPException(401, "Tài khoản đã bị khóa / Account locked", headers=unauthenticated)
+    wait = deps.limiter.take(account.username, time.monotonic())
+    if wait is not None:
         raise HTTPException(
-            401, "Tài khoản đã bị khóa / Account locked", headers={"WWW-Authenticate": "Bearer"}
+            429,
+            "Quá nhiều yêu cầu / Too many requests",
+            headers={"Retry-After": f"{max(1, round(wait))}"},
         )
     return Principal(account.username, account.unit_code, account.role)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _require(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise HTTPException(403, "Vai trò không được phép / Role not allowed")
 
 
 class TokenOut(BaseModel):
@@ -63,7 +108,15 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-@router.post("/v1/auth/token", tags=["auth"], summary="Log in (OAuth2 password flow)")
+@router.post(
+    "/v1/auth/token",
+    tags=["auth"],
+    summary="Log in (OAuth2 password flow)",
+    responses={
+        401: {"description": "Wrong credentials or locked"},
+        429: {"description": "Too many failed logins"},
+    },
+)
 async def login(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenOut:
@@ -71,12 +124,22 @@ async def login(
     deps = _deps(request)
     try:
         principal = await accounts.authenticate(deps.accounts, form.username, form.password)
+    except accounts.TooManyAttempts as exc:
+        await audit(request, form.username, None, "login", "throttled")
+        raise HTTPException(
+            429,
+            "Đăng nhập sai quá nhiều lần, thử lại sau 15 phút / "
+            "Too many failed logins, try again in 15 minutes",
+            headers={"Retry-After": "900"},
+        ) from exc
     except accounts.AuthenticationFailed as exc:
+        await audit(request, form.username, None, "login", "failed")
         raise HTTPException(
             401,
             "Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản bị khóa / "
             "Wrong username or password, or account locked",
         ) from exc
+    await audit(request, principal.username, principal.unit_code, "login", "ok")
     ttl = timedelta(minutes=deps.settings.token_ttl_minutes)
     return TokenOut(
         access_token=issue_token(principal, deps.settings.jwt_secret, ttl),
@@ -91,6 +154,21 @@ class Accepted(BaseModel):
     version: int
     status: str = "received"
     status_url: str
+    repeated: bool = False
+
+
+def _status_url(request: Request, record_id: str) -> str:
+    return f"{_deps(request).settings.public_base_url}/v1/records/{record_id}"
+
+
+def _correlation(request: Request) -> str:
+    return request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+
+
+def _check_size(request: Request) -> None:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > _deps(request).settings.max_body_bytes:
+        raise HTTPException(413, "Yêu cầu quá lớn / Request too large")
 
 
 @router.post(
@@ -98,8 +176,10 @@ class Accepted(BaseModel):
     status_code=202,
     tags=["records"],
     response_model=Accepted,
+    dependencies=[Depends(_check_size)],
     responses={
-        409: {"description": "Idempotency key reused with another body"},
+        403: {"description": "Role may not enter this record"},
+        409: {"description": "Key or register coordinates used with another body"},
         503: {"description": "Kafka unavailable: retry after Retry-After"},
     },
 )
@@ -109,50 +189,225 @@ async def post_record(
     record: Annotated[Record, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
-    """Enter one record; 202 once it is durably in Kafka."""
+    """Enter one record; 202 once it is durably in Kafka.
+
+    Retry with the same ``Idempotency-Key`` (or, without one, the same record): the answer
+    is the same record id, never a second record.
+    """
     deps = _deps(request)
-    correlation_id = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
     try:
-        result = await records.submit_record(
+        [result] = await records.submit_records(
             deps.records,
             deps.publisher,
             principal,
-            record,
-            idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
+            [records.Submission(record, idempotency_key)],
+            correlation_id=_correlation(request),
+        )
+    except records.NotAllowed:
+        await audit(request, principal.username, principal.unit_code, "record.create", "forbidden")
+        return problem(
+            403, "Vai trò này không được nhập hồ sơ.", "This role may not enter records."
+        )
+    except RetryableError:
+        await audit(
+            request, principal.username, principal.unit_code, "record.create", "unavailable"
+        )
+        return problem(503, *UNAVAILABLE, **{"Retry-After": "5"})
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "record.create",
+        result.outcome,
+        target=result.record_id,
+    )
+    if result.outcome == "forbidden":
+        return problem(403, result.message_vi or "", result.message_en or "")
+    if result.outcome == "conflict":
+        return JSONResponse(
+            status_code=409,
+            content={
+                "message_vi": result.message_vi,
+                "message_en": result.message_en,
+                "record_id": result.record_id,
+            },
+        )
+    assert result.record_id is not None
+    url = _status_url(request, result.record_id)
+    return JSONResponse(
+        status_code=202,
+        headers={"Location": url},
+        content=Accepted(
+            record_id=result.record_id,
+            version=result.version or 1,
+            status_url=url,
+            repeated=result.outcome == "repeated",
+        ).model_dump(),
+    )
+
+
+class BatchItem(BaseModel):
+    """One record of a batch, validated on its own so one bad item does not fail the rest."""
+
+    record: dict[str, Any]
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class BatchIn(BaseModel):
+    """Up to 1,000 records."""
+
+    items: list[BatchItem] = Field(min_length=1)
+
+
+@router.post(
+    "/v1/records/batch",
+    tags=["records"],
+    dependencies=[Depends(_check_size)],
+    responses={
+        413: {"description": "More records than allowed"},
+        503: {"description": "Kafka unavailable: nothing was written"},
+    },
+)
+async def post_batch(request: Request, principal: CurrentPrincipal, body: BatchIn) -> Any:
+    """Enter up to 1,000 records; a result per item (created, repeated, conflict, invalid, forbidden)."""
+    deps = _deps(request)
+    if len(body.items) > deps.settings.max_batch:
+        return problem(
+            413,
+            f"Tối đa {deps.settings.max_batch} hồ sơ mỗi lô.",
+            f"At most {deps.settings.max_batch} records per batch.",
+        )
+    results: list[dict[str, Any]] = [{} for _ in body.items]
+    valid: list[tuple[int, records.Submission]] = []
+    for index, item in enumerate(body.items):
+        try:
+            valid.append(
+                (
+                    index,
+                    records.Submission(
+                        RECORD_ADAPTER.validate_python(item.record), item.idempotency_key
+                    ),
+                )
+            )
+        except ValidationError as exc:
+            results[index] = {
+                "index": index,
+                "outcome": "invalid",
+                "record_id": None,
+                "errors": field_errors(exc.errors()),
+            }
+    try:
+        outcomes = await records.submit_records(
+            deps.records,
+            deps.publisher,
+            principal,
+            [s for _, s in valid],
+            correlation_id=_correlation(request),
         )
     except records.NotAllowed:
         return problem(
             403, "Vai trò này không được nhập hồ sơ.", "This role may not enter records."
         )
-    except IdempotencyConflict:
-        return problem(
-            409,
-            "Idempotency-Key đã dùng cho nội dung khác.",
-            "Idempotency-Key already used with a different body.",
+    except RetryableError:
+        await audit(
+            request,
+            principal.username,
+            principal.unit_code,
+            "record.batch",
+            "unavailable",
+            detail={"items": len(body.items)},
+        )
+        return problem(503, *UNAVAILABLE, **{"Retry-After": "5"})
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index] = {
+            "index": index,
+            "outcome": outcome.outcome,
+            "record_id": outcome.record_id,
+            "message_vi": outcome.message_vi,
+            "message_en": outcome.message_en,
+        }
+    counts: dict[str, int] = {}
+    for row in results:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    await audit(
+        request, principal.username, principal.unit_code, "record.batch", "ok", detail=counts
+    )
+    return {"counts": counts, "results": results}
+
+
+@router.put(
+    "/v1/records/{record_id}",
+    status_code=202,
+    tags=["records"],
+    response_model=Accepted,
+    dependencies=[Depends(_check_size)],
+    responses={
+        404: {"description": "No such record in your unit"},
+        409: {"description": "Another correction landed first"},
+    },
+)
+async def put_record(
+    request: Request, record_id: str, principal: CurrentPrincipal, record: Annotated[Record, Body()]
+) -> Any:
+    """Enter a corrected version of one of your unit's records; it is validated again."""
+    deps = _deps(request)
+    try:
+        result = await records.correct_record(
+            deps.records,
+            deps.publisher,
+            principal,
+            record_id,
+            record,
+            correlation_id=_correlation(request),
+        )
+    except records.NotAllowed:
+        outcome, answer = (
+            "forbidden",
+            problem(403, "Vai trò này không được sửa hồ sơ.", "This role may not correct records."),
+        )
+    except records.NotFound:
+        outcome, answer = (
+            "not_found",
+            problem(404, "Không tìm thấy hồ sơ của đơn vị.", "No such record in your unit."),
+        )
+    except records.VersionConflict:
+        outcome, answer = (
+            "conflict",
+            problem(
+                409,
+                "Hồ sơ vừa được sửa bởi người khác; tải lại.",
+                "The record was just corrected by someone else; reload it.",
+            ),
         )
     except RetryableError:
-        return problem(
-            503,
-            "Hệ thống tạm thời không nhận được hồ sơ, vui lòng gửi lại sau.",
-            "Temporarily unable to accept records; retry later.",
-            **{"Retry-After": "5"},
+        outcome, answer = "unavailable", problem(503, *UNAVAILABLE, **{"Retry-After": "5"})
+    else:
+        await audit(
+            request,
+            principal.username,
+            principal.unit_code,
+            "record.correct",
+            "ok",
+            target=record_id,
+            detail={"version": result.version},
         )
-    url = f"{deps.settings.public_base_url}/v1/records/{result.record_id}"
-    return JSONResponse(
-        status_code=202,
-        headers={"Location": url, "X-Correlation-ID": correlation_id},
-        content=Accepted(
-            record_id=result.record_id, version=result.version, status_url=url
-        ).model_dump(),
+        url = _status_url(request, record_id)
+        return JSONResponse(
+            status_code=202,
+            headers={"Location": url},
+            content=Accepted(
+                record_id=record_id, version=result.version or 1, status_url=url
+            ).model_dump(),
+        )
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "record.correct",
+        outcome,
+        target=record_id,
     )
-
-
-def _view_json(view: Any, *, with_history: bool) -> dict[str, Any]:
-    data = asdict(view)
-    if not with_history:
-        data.pop("history", None)
-    return data
+    return answer
 
 
 @router.get("/v1/records/{record_id}", tags=["records"])
@@ -160,9 +415,17 @@ async def get_record(request: Request, record_id: str, principal: CurrentPrincip
     """Status, phase, reasons (Vietnamese and English), national id and history of a record."""
     deps = _deps(request)
     view = await records.get_record(deps.records, deps.registry, principal, record_id)
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "record.read",
+        "ok" if view else "not_found",
+        target=record_id,
+    )
     if view is None:
         return problem(404, "Không tìm thấy hồ sơ.", "No such record.")
-    return JSONResponse(jsonable(_view_json(view, with_history=True)))
+    return JSONResponse(jsonable_encoder(asdict(view)))
 
 
 @router.get("/v1/records", tags=["records"])
@@ -186,10 +449,94 @@ async def list_records(
         limit=limit,
         after=after,
     )
-    items = [_view_json(v, with_history=False) for v in views]
-    return JSONResponse(
-        jsonable({"items": items, "next_after": items[-1]["record_id"] if items else None})
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "record.list",
+        "ok",
+        detail={"count": len(views)},
     )
+    items = []
+    for view in views:
+        row = asdict(view)
+        row.pop("history", None)
+        items.append(row)
+    return JSONResponse(
+        jsonable_encoder(
+            {"items": items, "next_after": items[-1]["record_id"] if len(items) == limit else None}
+        )
+    )
+
+
+@router.post(
+    "/v1/imports",
+    tags=["imports"],
+    responses={503: {"description": "Kafka unavailable: resume from lines_committed"}},
+)
+async def post_import(
+    request: Request,
+    principal: CurrentPrincipal,
+    job_id: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = None,
+    resume_from_line: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """Import NDJSON (one record per line), streamed; safe to resend or resume.
+
+    Progress is visible at ``GET /v1/imports/{job_id}`` while the upload runs (choose the
+    ``job_id`` yourself to poll it). After an interruption, send the file again with
+    ``resume_from_line`` = the job's ``lines_committed`` (or all of it: lines already
+    imported are recognised by their register coordinates).
+    """
+    _require(principal, Role.MIGRATION_OPERATOR, Role.CLERK)
+    deps = _deps(request)
+    job = job_id or uuid.uuid4().hex
+    try:
+        summary = await imports.run_import(
+            deps.records,
+            deps.jobs,
+            deps.publisher,
+            principal,
+            imports.ndjson_lines(request.stream()),
+            job_id=job,
+            resume_from_line=resume_from_line,
+            chunk_size=deps.settings.import_chunk,
+            correlation_id=_correlation(request),
+        )
+    except RetryableError:
+        done = await deps.jobs.get(job)
+        await audit(
+            request, principal.username, principal.unit_code, "import", "interrupted", target=job
+        )
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "5"},
+            content={
+                "message_vi": UNAVAILABLE[0],
+                "message_en": UNAVAILABLE[1],
+                "job_id": job,
+                "lines_committed": (done or {}).get("lines_committed", 0),
+            },
+        )
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "import",
+        "ok",
+        target=job,
+        detail={"submitted": summary.submitted, "errors": summary.error_count},
+    )
+    return asdict(summary)
+
+
+@router.get("/v1/imports/{job_id}", tags=["imports"])
+async def get_import(request: Request, job_id: str, principal: CurrentPrincipal) -> Any:
+    """Progress and per-line errors of an import job."""
+    job = await _deps(request).jobs.get(job_id)
+    if job is None or (job["owner"] != principal.username and principal.role != Role.ADMIN):
+        return problem(404, "Không có đợt nhập này.", "No such import job.")
+    job["job_id"] = job.pop("_id")
+    return JSONResponse(jsonable_encoder(job))
 
 
 class AccountIn(BaseModel):
@@ -197,19 +544,20 @@ class AccountIn(BaseModel):
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-zA-Z0-9._-]+$")
     password: str = Field(min_length=8, max_length=256)
-    unit_code: str
+    unit_code: str = Field(max_length=10)
     role: Role
 
 
-def _require_admin(principal: Principal) -> None:
-    if principal.role != Role.ADMIN:
-        raise HTTPException(403, "Chỉ quản trị viên / Admins only")
+class PasswordIn(BaseModel):
+    """A new password."""
+
+    password: str = Field(min_length=8, max_length=256)
 
 
 @router.post("/v1/accounts", status_code=201, tags=["accounts"])
 async def create_account(request: Request, body: AccountIn, principal: CurrentPrincipal) -> Any:
     """Create an account (Department admin)."""
-    _require_admin(principal)
+    _require(principal, Role.ADMIN)
     deps = _deps(request)
     try:
         account = await accounts.create_account(
@@ -221,35 +569,97 @@ async def create_account(request: Request, body: AccountIn, principal: CurrentPr
             role=body.role,
         )
     except accounts.UnknownUnit:
-        return problem(422, "Mã đơn vị không tồn tại.", "Unknown unit code.")
+        outcome, answer = (
+            "unknown_unit",
+            problem(422, "Mã đơn vị không tồn tại.", "Unknown unit code."),
+        )
     except AccountAlreadyExists:
-        return problem(409, "Tên đăng nhập đã tồn tại.", "Username already exists.")
-    return {"username": account.username, "unit_code": account.unit_code, "role": account.role}
+        outcome, answer = (
+            "exists",
+            problem(409, "Tên đăng nhập đã tồn tại.", "Username already exists."),
+        )
+    else:
+        await audit(
+            request,
+            principal.username,
+            principal.unit_code,
+            "account.create",
+            "ok",
+            target=body.username,
+            detail={"role": body.role.value, "unit": body.unit_code},
+        )
+        return {"username": account.username, "unit_code": account.unit_code, "role": account.role}
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "account.create",
+        outcome,
+        target=body.username,
+    )
+    return answer
 
 
 @router.get("/v1/accounts", tags=["accounts"])
 async def list_accounts(request: Request, principal: CurrentPrincipal) -> Any:
     """List accounts (Department admin)."""
-    _require_admin(principal)
+    _require(principal, Role.ADMIN)
     return [
         {"username": a.username, "unit_code": a.unit_code, "role": a.role, "locked": a.locked}
         for a in await _deps(request).accounts.list()
     ]
 
 
-@router.post("/v1/accounts/{username}/{action}", tags=["accounts"])
-async def lock_account(
-    request: Request, username: str, action: Literal["lock", "unlock"], principal: CurrentPrincipal
-) -> Any:
-    """Lock or unlock an account; a locked account is refused from its next request."""
-    _require_admin(principal)
-    if not await accounts.set_locked(_deps(request).accounts, username, action == "lock"):
+@router.post("/v1/accounts/{username}/password", status_code=204, tags=["accounts"])
+async def reset_password(
+    request: Request, username: str, body: PasswordIn, principal: CurrentPrincipal
+) -> Response:
+    """Set a new password for an account (Department admin)."""
+    _require(principal, Role.ADMIN)
+    found = await accounts.reset_password(_deps(request).accounts, username, body.password)
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        "account.password",
+        "ok" if found else "not_found",
+        target=username,
+    )
+    if not found:
         return problem(404, "Không có tài khoản này.", "No such account.")
     return Response(status_code=204)
 
 
-def jsonable(data: Any) -> Any:
-    """Encode datetimes and the like for JSON."""
-    from fastapi.encoders import jsonable_encoder
+@router.post("/v1/accounts/{username}/{action}", status_code=204, tags=["accounts"])
+async def lock_account(
+    request: Request, username: str, action: Literal["lock", "unlock"], principal: CurrentPrincipal
+) -> Response:
+    """Lock or unlock an account; a locked account is refused from its next request."""
+    _require(principal, Role.ADMIN)
+    found = await accounts.set_locked(_deps(request).accounts, username, action == "lock")
+    await audit(
+        request,
+        principal.username,
+        principal.unit_code,
+        f"account.{action}",
+        "ok" if found else "not_found",
+        target=username,
+    )
+    if not found:
+        return problem(404, "Không có tài khoản này.", "No such account.")
+    return Response(status_code=204)
 
-    return jsonable_encoder(data)
+
+@router.get("/v1/audit", tags=["audit"])
+async def get_audit(
+    request: Request,
+    principal: CurrentPrincipal,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    """The audit trail, newest first (Department officers and admins)."""
+    _require(principal, Role.DEPARTMENT_OFFICER, Role.ADMIN)
+    entries = await _deps(request).audit.query(actor=actor, action=action, since=since, limit=limit)
+    return JSONResponse(jsonable_encoder([asdict(e) for e in entries]))

@@ -22,6 +22,16 @@ class AuthenticationFailed(Exception):
     """Wrong username or password, or a locked account (the caller is not told which)."""
 
 
+class TooManyAttempts(Exception):
+    """Too many failed logins for this username recently: wait before trying again."""
+
+
+MAX_LOGIN_FAILURES = 5
+"""Failed logins allowed per username within the store's window (15 minutes)."""
+
+MIN_PASSWORD_LENGTH = 8
+
+
 async def create_account(
     store: AccountStore,
     registry: UnitRegistry,
@@ -39,8 +49,7 @@ async def create_account(
     """
     if registry.get(unit_code) is None:
         raise UnknownUnit(unit_code)
-    if len(password) < 8:
-        raise ValueError("password must have at least 8 characters")
+    _check_password(password)
     account = Account(
         username=username,
         unit_code=unit_code,
@@ -56,19 +65,39 @@ async def authenticate(store: AccountStore, username: str, password: str) -> Pri
     """Return the principal of a valid, unlocked account.
 
     Raises:
+        TooManyAttempts: :data:`MAX_LOGIN_FAILURES` failures recently; the password is not
+            even checked, so guessing cannot go on.
         AuthenticationFailed: otherwise.
     """
+    if await store.login_failures(username, utcnow()) >= MAX_LOGIN_FAILURES:
+        raise TooManyAttempts(username)
     account = await store.get(username)
-    if account is None:
-        _hasher.hash(password)  # same cost as a real check: no username probing by timing
-        raise AuthenticationFailed(username)
     try:
-        _hasher.verify(account.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError) as exc:
-        raise AuthenticationFailed(username) from exc
+        if account is None:
+            _hasher.hash(password)  # same cost as a real check: no username probing by timing
+            raise AuthenticationFailed(username)
+        try:
+            _hasher.verify(account.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError) as exc:
+            raise AuthenticationFailed(username) from exc
+    except AuthenticationFailed:
+        await store.record_login_failure(username, utcnow())
+        raise
     if account.locked:
         raise AuthenticationFailed(username)
+    await store.clear_login_failures(username)
     return Principal(account.username, account.unit_code, account.role)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+async def reset_password(store: AccountStore, username: str, new_password: str) -> bool:
+    """Set a new password (admin); False if there is no such account."""
+    _check_password(new_password)
+    return await store.set_password_hash(username, _hasher.hash(new_password))
 
 
 async def set_locked(store: AccountStore, username: str, locked: bool) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,32 +30,56 @@ class AccountStore(Protocol):
     async def list(self) -> list[Account]:
         """All accounts."""
 
+    async def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace the password hash; False if there is no such account."""
 
-class IdempotencyConflict(Exception):
-    """The key was used before with a different body."""
+    async def record_login_failure(self, username: str, at: datetime) -> None:
+        """Count a failed login."""
+
+    async def login_failures(self, username: str, now: datetime) -> int:
+        """Failed logins within the throttling window."""
+
+    async def clear_login_failures(self, username: str) -> None:
+        """Forget failed logins after a success."""
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """The record an idempotency key (explicit or natural) already belongs to."""
+
+    record_id: str
+    body_hash: str
 
 
 class RecordStore(Protocol):
-    """Intake's record view and its outbox."""
+    """Intake's record view, its outbox, idempotency keys, import jobs and audit trail."""
 
-    async def remember_key(self, scope_key: str, body_hash: str, record_id: str) -> str | None:
-        """Claim an idempotency key; return the record id it already maps to, if any.
+    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
+        """Claim ``(scope_key, body_hash, record_id)`` triples; return every key's owner.
 
-        Raises:
-            IdempotencyConflict: the key maps to another body.
+        A key claimed earlier keeps its first owner (compare ``record_id`` to tell).
         """
 
-    async def forget_key(self, scope_key: str) -> None:
-        """Release a key claimed for a request that failed."""
+    async def existing(self, record_ids: Sequence[str]) -> set[str]:
+        """Which of these records are stored."""
 
-    async def insert_pending(self, view: RecordView, event_json: str) -> None:
-        """Store a new record with its unpublished event (the outbox)."""
+    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
+        """Release keys claimed for submissions that failed."""
 
-    async def mark_published(self, record_id: str) -> None:
-        """The event was acknowledged by Kafka."""
+    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
+        """Store new records with their unpublished events (the outbox); repeats are ignored."""
 
-    async def discard_pending(self, record_id: str) -> None:
-        """Remove a record whose event could not be published (the client got 503)."""
+    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+        """Store a corrected version with its unpublished event, if ``previous_version`` is current."""
+
+    async def unstage_version(self, previous: RecordView) -> None:
+        """Put back the version a failed correction replaced."""
+
+    async def mark_published(self, record_ids: Sequence[str]) -> None:
+        """The events were acknowledged by Kafka."""
+
+    async def discard_pending(self, record_ids: Sequence[str]) -> None:
+        """Remove new records whose events could not be published (the client got 503)."""
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
         """Return (record_id, event_json) of records stored but not yet published."""
@@ -70,7 +95,58 @@ class RecordStore(Protocol):
         limit: int,
         after: str | None,
     ) -> list[RecordView]:
-        """List records of the given units, newest last, paged by record id."""
+        """List records of the given units, paged by record id."""
 
     async def apply(self, events: Sequence[RecordEventBase]) -> None:
         """Apply outcome events to the views: history once per event id, status if newer."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action (nhật ký): who, from which unit, what, on what, when, from where, outcome."""
+
+    at: datetime
+    actor: str
+    unit_code: str | None
+    action: str
+    target: str | None
+    outcome: str
+    client: str | None
+    detail: dict[str, Any]
+
+
+class AuditLog(Protocol):
+    """Append-only audit trail, queryable by the Department."""
+
+    async def append(self, entries: Sequence[AuditEntry]) -> None:
+        """Add entries; never updates or deletes."""
+
+    async def query(
+        self, *, actor: str | None, action: str | None, since: datetime | None, limit: int
+    ) -> list[AuditEntry]:
+        """Newest first."""
+
+
+class ImportJobs(Protocol):
+    """Progress of bulk NDJSON imports (migration track)."""
+
+    async def create(self, job_id: str, owner: str, unit_code: str, started_at: datetime) -> None:
+        """Register a job."""
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        """Return a job's document."""
+
+    async def progress(
+        self,
+        job_id: str,
+        *,
+        lines: int,
+        submitted: int,
+        repeated: int,
+        errors: Sequence[dict[str, Any]],
+        error_count: int,
+    ) -> None:
+        """Add a committed chunk's counts (lines fully handed to Kafka)."""
+
+    async def finish(self, job_id: str, status: str, at: datetime) -> None:
+        """Mark a job completed or failed."""

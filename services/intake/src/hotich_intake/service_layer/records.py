@@ -17,7 +17,8 @@ from hotich_contracts.events import (
     RecordEnteredPayload,
     RecordStatus,
 )
-from hotich_contracts.records import Record
+from hotich_contracts.records import Record, natural_key
+from hotich_contracts.records.common import Source
 from hotich_contracts.units import UnitRegistry
 from hotich_intake.domain.model import RecordView
 from hotich_intake.service_layer.ports import RecordStore
@@ -35,59 +36,85 @@ class NotAllowed(Exception):
     """The caller's role or unit may not do this."""
 
 
+class NotFound(Exception):
+    """No such record within the caller's scope."""
+
+
+class VersionConflict(Exception):
+    """Another correction of the same record landed first."""
+
+
 @dataclass(frozen=True)
-class Submitted:
-    """The answer to a submission."""
+class Submission:
+    """One record to enter, with the client's idempotency key if it sent one."""
 
-    record_id: str
-    version: int
-    repeated: bool
+    record: Record
+    idempotency_key: str | None = None
 
 
-def _body_hash(record: Record) -> str:
+@dataclass(frozen=True)
+class ItemResult:
+    """What became of one submitted record.
+
+    ``outcome``: ``created`` (new, durably in Kafka), ``repeated`` (the same submission
+    was received before: same record id), ``conflict`` (the key or the register
+    coordinates were used before with another body), ``forbidden`` (the role may not
+    enter this source).
+    """
+
+    index: int
+    outcome: str
+    record_id: str | None
+    version: int | None = None
+    message_vi: str | None = None
+    message_en: str | None = None
+
+
+def body_hash(record: Record) -> str:
+    """Fingerprint of a record's content, to tell a retry from a different submission."""
     return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
 
 
-async def submit_record(
-    store: RecordStore,
-    publisher: Publisher,
+def scope_key(principal: Principal, submission: Submission) -> str:
+    """The key a submission is deduplicated on at intake.
+
+    With an ``Idempotency-Key``: the account and the key. Without one: the entering unit
+    and the register coordinates (authority, book, entry number, type), so a client that
+    retries a POST after a timeout cannot create a second record.
+    """
+    if submission.idempotency_key:
+        return f"key:{principal.username}:{submission.idempotency_key}"
+    return f"nat:{principal.unit_code}:{natural_key(submission.record)}"
+
+
+def _allowed_source(principal: Principal, record: Record) -> bool:
+    if principal.role == Role.CLERK:
+        return record.source == Source.MANUAL
+    return principal.role == Role.MIGRATION_OPERATOR and record.source == Source.MIGRATION
+
+
+def _entered(
     principal: Principal,
+    record_id: str,
+    version: int,
     record: Record,
-    *,
     idempotency_key: str | None,
     correlation_id: str,
-) -> Submitted:
-    """Store the record with its event, publish it, and return once Kafka acknowledged.
-
-    The store write comes first with ``published = false`` (the outbox); if publishing
-    fails the record is removed again and the caller is told to retry, so a client never
-    sees a record that is stored but never published. A crash between the two is caught
-    by :func:`relay_unpublished`.
-
-    Raises:
-        NotAllowed: the role may not enter records.
-        IdempotencyConflict: the key was used with another body.
-        RetryableError: Kafka or the store is unavailable (answer 503).
-    """
-    if principal.role not in WRITE_ROLES:
-        raise NotAllowed("role may not enter records")
-    record_id = str(uuid.uuid4())
-    scope_key = f"{principal.username}:{idempotency_key}" if idempotency_key else None
-    if scope_key is not None:
-        earlier = await store.remember_key(scope_key, _body_hash(record), record_id)
-        if earlier is not None:
-            return Submitted(earlier, 1, repeated=True)
-    event = RecordEntered(
+) -> RecordEntered:
+    return RecordEntered(
         actor=principal.username,
         correlation_id=correlation_id,
         record_id=record_id,
-        record_version=1,
+        record_version=version,
         unit_code=principal.unit_code,
         payload=RecordEnteredPayload(record=record, idempotency_key=idempotency_key),
     )
-    view = RecordView(
+
+
+def _view(principal: Principal, record_id: str, version: int, record: Record) -> RecordView:
+    return RecordView(
         record_id=record_id,
-        version=1,
+        version=version,
         unit_code=principal.unit_code,
         entered_by=principal.username,
         record_type=str(record.record_type),
@@ -98,32 +125,149 @@ async def submit_record(
         national_id=None,
         record=record.model_dump(mode="json"),
     )
+
+
+async def submit_records(
+    store: RecordStore,
+    publisher: Publisher,
+    principal: Principal,
+    submissions: Sequence[Submission],
+    *,
+    correlation_id: str,
+) -> list[ItemResult]:
+    """Enter records; return once every new one is acknowledged by Kafka (``acks=all``).
+
+    Keys are claimed first (atomically, in the store), then the new records are stored
+    with ``published = false`` (the outbox), published, and marked published. If Kafka
+    does not acknowledge, the new records and their keys are removed again and
+    :class:`RetryableError` is raised (answer 503): nothing is half-written, and the
+    same submission can be sent again. A crash after storing is repaired by
+    :func:`relay_unpublished`.
+
+    Raises:
+        NotAllowed: the role may not enter records at all.
+        RetryableError: Kafka or the store is unavailable.
+    """
+    if principal.role not in WRITE_ROLES:
+        raise NotAllowed("role may not enter records")
+    results: dict[int, ItemResult] = {}
+    pending: list[tuple[int, Submission, str, str, str]] = []  # index, sub, key, hash, id
+    for index, submission in enumerate(submissions):
+        if not _allowed_source(principal, submission.record):
+            results[index] = ItemResult(
+                index,
+                "forbidden",
+                None,
+                message_vi="Vai trò này không được nhập hồ sơ có nguồn này (manual/migration).",
+                message_en="This role may not enter records of this source (manual/migration).",
+            )
+            continue
+        pending.append(
+            (
+                index,
+                submission,
+                scope_key(principal, submission),
+                body_hash(submission.record),
+                str(uuid.uuid4()),
+            )
+        )
+    owners = await store.claim_keys([(key, digest, rid) for _, _, key, digest, rid in pending])
+    # A key whose record was never stored (a crash between the two writes) is completed
+    # by this retry, under the record id the key already names.
+    repeats = {
+        owners[key].record_id
+        for _, _, key, digest, rid in pending
+        if owners[key].record_id != rid and owners[key].body_hash == digest
+    }
+    own_ids = {rid for _, _, _, _, rid in pending}
+    repeats -= own_ids
+    stored = await store.existing(sorted(repeats)) if repeats else set()
+    fresh: list[tuple[int, Submission, str, str]] = []
+    for index, submission, key, digest, record_id in pending:
+        owner = owners[key]
+        if owner.record_id == record_id:
+            fresh.append((index, submission, key, record_id))
+        elif owner.body_hash == digest and owner.record_id not in stored | own_ids:
+            fresh.append((index, submission, key, owner.record_id))
+        elif owner.body_hash == digest:
+            results[index] = ItemResult(index, "repeated", owner.record_id)
+        else:
+            results[index] = ItemResult(
+                index,
+                "conflict",
+                owner.record_id,
+                message_vi="Đã nhập với nội dung khác (cùng Idempotency-Key hoặc cùng quyển số, "
+                "số đăng ký, loại việc): dùng PUT để sửa bản ghi đã có.",
+                message_en="Already entered with a different content (same Idempotency-Key or "
+                "same book, entry number and type): use PUT to correct the existing record.",
+            )
+    events = [
+        _entered(principal, rid, 1, sub.record, sub.idempotency_key, correlation_id)
+        for _, sub, _, rid in fresh
+    ]
+    staged = [
+        (_view(principal, rid, 1, sub.record), event.model_dump_json())
+        for (_, sub, _, rid), event in zip(fresh, events, strict=True)
+    ]
+    record_ids = [rid for _, _, _, rid in fresh]
     try:
-        await store.insert_pending(view, event.model_dump_json())
+        await store.insert_pending(staged)
+        await publisher.publish(topics.RECORD_ENTERED, events)
     except RetryableError:
-        if scope_key is not None:
-            await store.forget_key(scope_key)
+        await store.discard_pending(record_ids)
+        await store.forget_keys([key for _, _, key, _ in fresh])
         raise
+    await store.mark_published(record_ids)
+    for index, _, _, record_id in fresh:
+        results[index] = ItemResult(index, "created", record_id, 1)
+    return [results[i] for i in range(len(submissions))]
+
+
+async def correct_record(
+    store: RecordStore,
+    publisher: Publisher,
+    principal: Principal,
+    record_id: str,
+    record: Record,
+    *,
+    correlation_id: str,
+) -> ItemResult:
+    """Enter a corrected version of one of the caller's unit's records; it is re-validated.
+
+    Raises:
+        NotAllowed: the role may not correct records.
+        NotFound: no such record in the caller's unit.
+        VersionConflict: another correction landed first (retry on the new version).
+        RetryableError: Kafka or the store is unavailable (nothing changed).
+    """
+    if principal.role not in WRITE_ROLES or not _allowed_source(principal, record):
+        raise NotAllowed("role may not correct records of this source")
+    current = await store.get(record_id)
+    if current is None or current.unit_code != principal.unit_code:
+        raise NotFound(record_id)
+    version = current.version + 1
+    event = _entered(principal, record_id, version, record, None, correlation_id)
+    view = _view(principal, record_id, version, record)
+    if not await store.stage_version(view, event.model_dump_json(), current.version):
+        raise VersionConflict(record_id)
     try:
         await publisher.publish(topics.RECORD_ENTERED, [event])
     except RetryableError:
-        await store.discard_pending(record_id)
-        if scope_key is not None:
-            await store.forget_key(scope_key)
+        await store.unstage_version(current)
         raise
-    await store.mark_published(record_id)
-    return Submitted(record_id, 1, repeated=False)
+    await store.mark_published([record_id])
+    return ItemResult(0, "created", record_id, version)
 
 
 async def relay_unpublished(store: RecordStore, publisher: Publisher, older_than: timedelta) -> int:
     """Publish events of records stored but never acknowledged (the outbox relay)."""
     pending = await store.unpublished(utcnow() - older_than, limit=500)
-    for record_id, event_json in pending:
-        event = RecordEntered.model_validate_json(event_json)
-        await publisher.publish(topics.RECORD_ENTERED, [event])
-        await store.mark_published(record_id)
-    if pending:
-        log.info("relayed unpublished records", extra={"count": len(pending)})
+    if not pending:
+        return 0
+    events = [RecordEntered.model_validate_json(event_json) for _, event_json in pending]
+    await publisher.publish(topics.RECORD_ENTERED, events)
+    await store.mark_published([record_id for record_id, _ in pending])
+    log.info("relayed unpublished records", extra={"count": len(pending)})
     return len(pending)
 
 
