@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from hotich_contracts import topics
 from hotich_contracts.envelope import EventBase, RecordEventBase
@@ -71,8 +71,36 @@ class DuplicateCandidate(_Payload):
     matched_fields: list[str] = Field(default_factory=list, description="Fields that agreed.")
 
 
+class DuplicateResolution(StrEnum):
+    """A reviewer's decision on a suspected duplicate (kết quả xem xét trùng lặp)."""
+
+    DISTINCT = "distinct"
+    """Not the same event: the record is accepted and not flagged again unless it changes."""
+    DUPLICATE = "duplicate"
+    """The same event as a candidate: the record is rejected (duplicate_probable)."""
+
+
+class DuplicateReview(_Payload):
+    """How a district or Department officer resolved a suspected duplicate."""
+
+    resolution: DuplicateResolution = Field(description="distinct or duplicate.")
+    duplicate_of: str | None = Field(
+        default=None, description="For a duplicate: the candidate record it duplicates."
+    )
+    reviewer: str = Field(description="Username of the officer who resolved it.")
+    reviewer_unit_code: str = Field(description="Unit of that officer.")
+    note: str | None = Field(default=None, description="The officer's note (ghi chú).")
+    resolved_at: AwareDatetime = Field(description="When it was resolved (UTC).")
+
+
 class RecordDeduplicatedPayload(_Payload):
-    """Outcome of duplicate detection (phát hiện trùng lặp)."""
+    """Outcome of duplicate detection (phát hiện trùng lặp).
+
+    A suspected duplicate is later resolved by a reviewer: dedup then publishes a
+    second event for the same record version, with ``review`` set and the status
+    ``accepted`` (distinct) or ``rejected`` (duplicate). Views let such an event replace
+    ``duplicate_suspected`` although it is of the same stage.
+    """
 
     status: Literal[
         RecordStatus.ACCEPTED, RecordStatus.DUPLICATE_SUSPECTED, RecordStatus.REJECTED
@@ -81,6 +109,10 @@ class RecordDeduplicatedPayload(_Payload):
     candidates: list[DuplicateCandidate] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)
     record: Record = Field(description="The record, carried to export.")
+    review: DuplicateReview | None = Field(
+        default=None,
+        description="Set on the event that resolves a suspected duplicate (after review).",
+    )
 
 
 class RecordExportedPayload(_Payload):
@@ -135,6 +167,21 @@ class ProgressCounts(_Payload):
     duplicate_suspected: int = 0
     exported: int = 0
     export_failed: int = 0
+    surveyed: int = Field(
+        default=0, description="Entries the survey baseline expects (khảo sát, thống kê)."
+    )
+    received: int = Field(default=0, description="Entered and not validated yet.")
+    not_enterable: int = Field(
+        default=0,
+        description="Rejected as unreadable (torn register, principle 3): not a clerk's error.",
+    )
+    duplicate_confirmed: int = Field(
+        default=0, description="Rejected by dedup as duplicates of another record."
+    )
+    late: int = Field(default=0, description="Valid, but entered after the phase's window.")
+    rejected_by_reason: dict[str, int] = Field(
+        default_factory=dict, description="Rejected records per reason code."
+    )
 
 
 class ProgressReportedPayload(_Payload):
@@ -178,3 +225,15 @@ STAGE_RANK: dict[str, int] = {
 """Order of the lifecycle stages. Views apply an event's status only if it is not older
 than what they hold (same version, lower rank), because events of different topics for
 one record may be read out of order."""
+
+
+def resolves_suspicion(event: EventBase) -> bool:
+    """Whether ``event`` is a reviewer's resolution of a suspected duplicate.
+
+    Such a ``record.deduplicated`` event has the rank of its stage, like the
+    ``duplicate_suspected`` event it resolves; views apply it over a held status
+    ``duplicate_suspected`` of the same record version (and never over a later stage).
+    It is published with the record id as key, so it follows the suspicion in its
+    partition.
+    """
+    return isinstance(event, RecordDeduplicated) and event.payload.review is not None

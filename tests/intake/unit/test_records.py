@@ -80,14 +80,31 @@ async def test_duplicates_inside_one_batch_create_one_record() -> None:
     assert len(pub.events(topics.RECORD_ENTERED)) == 2
 
 
-async def test_kafka_down_leaves_nothing_half_written_and_the_key_free() -> None:
+async def test_kafka_down_keeps_the_record_in_the_outbox_and_a_resend_publishes_it() -> None:
     store = InMemoryRecordStore()
     with pytest.raises(RetryableError):
         await submit(store, DownPublisher(), Submission(record(), "k"))
-    assert store.views == {}
-    assert store.keys == {}
-    [ok] = await submit(store, FakePublisher(), Submission(record(), "k"))
-    assert ok.outcome == "created"
+    [record_id] = list(store.outbox)
+    stored_event = store.outbox[record_id][0]
+    pub = FakePublisher()
+    [again] = await submit(store, pub, Submission(record(), "k"))
+    assert again.outcome == "repeated"
+    assert again.record_id == record_id
+    [published] = pub.events(topics.RECORD_ENTERED)
+    assert published.model_dump_json() == stored_event
+    assert store.outbox == {}
+
+
+async def test_the_relay_publishes_what_kafka_did_not_acknowledge() -> None:
+    from datetime import timedelta
+
+    store = InMemoryRecordStore()
+    with pytest.raises(RetryableError):
+        await submit(store, DownPublisher(), Submission(record()))
+    pub = FakePublisher()
+    assert await records.relay_unpublished(store, pub, timedelta(seconds=-1)) == 1
+    assert len(pub.events(topics.RECORD_ENTERED)) == 1
+    assert store.outbox == {}
 
 
 async def test_a_claimed_key_whose_record_was_never_stored_is_completed_by_the_retry() -> None:
@@ -143,6 +160,11 @@ async def test_correction_bumps_the_version_and_only_the_own_unit_may_correct() 
         await records.correct_record(
             store, DownPublisher(), CLERK, first.record_id, record(page=4), correlation_id="c"
         )
-    current = store.views[first.record_id]
-    assert current.version == 2
-    assert current.record["page"] == 3
+    assert store.views[first.record_id].version == 3  # staged, waiting in the outbox
+    resend = await records.correct_record(
+        store, pub, CLERK, first.record_id, record(page=4), correlation_id="c"
+    )
+    assert resend.outcome == "repeated"
+    assert resend.version == 3
+    assert pub.events(topics.RECORD_ENTERED)[-1].record_version == 3
+    assert store.outbox == {}

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final
 
 from pydantic import Field, TypeAdapter
@@ -194,14 +195,28 @@ def _key_part(text: str) -> str:
     return normalize_name(text).replace("%", "%25").replace("|", "%7C")
 
 
+_DIGIT_RUN: Final = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _book_part(book_number: str) -> str:
+    """Compare every run of digits of a book number by its value ("2/2010" == "02/2010").
+
+    Each run is written without its leading zeros and padded to two digits, so the
+    usual written form ("01/2010") is also the key's form.
+    """
+    return _DIGIT_RUN.sub(lambda m: f"{int(m.group()):02d}", normalize_name(book_number))
+
+
 def natural_key(record: RecordBase) -> str:
     """Return the register coordinates of a record as one comparable string.
 
     ``<authority>|<book_number>|<entry_number>|<record_type>``, where the authority is the
     registering unit's code, or its normalized name when the code is null. Each part is
-    stripped, NFC, case-folded, whitespace-collapsed and tone-canonical; a purely
-    numeric entry number loses its leading zeros ("015" -> "15"). Two records with the
-    same key claim the same line of the same register.
+    stripped, NFC, case-folded, whitespace-collapsed and tone-canonical; every run of
+    digits in the book number is compared by value ("2/2010", "02/2010" and "002/2010"
+    all give "02/2010"); a purely numeric entry number loses its leading zeros
+    ("015" -> "15"). Two records with the same key claim the same line of the same
+    register.
     """
     authority = record.registering_authority_code or record.registering_authority_name or ""
     entry = normalize_name(record.entry_number)
@@ -209,7 +224,7 @@ def natural_key(record: RecordBase) -> str:
         entry = str(int(entry))
     parts = (
         _key_part(authority),
-        _key_part(record.book_number),
+        _key_part(_book_part(record.book_number)),
         _key_part(entry),
         record.record_type.value,
     )

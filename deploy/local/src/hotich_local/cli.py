@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from hotich_local import stack
+from hotich_local.revalidate import revalidate_app
 from hotich_local.synth.cli import generate_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ infra_app = typer.Typer(help="Infrastructure helpers.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(infra_app, name="infra")
 app.add_typer(generate_app, name="generate")
+app.add_typer(revalidate_app, name="revalidate")
 
 HomeOpt = Annotated[
     str | None,

@@ -8,6 +8,7 @@ from typing import Any
 
 from hotich_contracts import topics
 from hotich_contracts.events import RecordEntered
+from hotich_contracts.mandatory import load_mandatory_fields
 from hotich_contracts.plan import load_plan
 from hotich_contracts.units import default_registry
 from hotich_runtime.app import Runtime
@@ -17,10 +18,14 @@ from hotich_validation.service_layer.handlers import Validator, validate_batch
 
 
 async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
-    """Load the plan and the unit registry; subscribe to entered records."""
+    """Load the plan, the unit registry and the mandatory fields; subscribe to entered records."""
     settings = runtime.settings
     assert isinstance(settings, ValidationSettings)
-    validator = Validator(plan=load_plan(settings.plan_file), registry=default_registry())
+    validator = Validator(
+        plan=load_plan(settings.plan_file),
+        registry=default_registry(),
+        mandatory=load_mandatory_fields(settings.mandatory_fields_file),
+    )
     return [
         BatchSubscription(
             topic=topics.RECORD_ENTERED,

@@ -19,3 +19,8 @@ class ValidationSettings(ServiceSettings):
     plan_file: str | None = Field(
         default=None, description="Plan YAML; default: the Tây Ninh plan shipped in contracts."
     )
+    mandatory_fields_file: str | None = Field(
+        default=None,
+        description="Mandatory-field table (YAML); default: HOTICH_MANDATORY_FIELDS_FILE, "
+        "else the table shipped in contracts.",
+    )

@@ -69,7 +69,6 @@ class InMemoryRecordStore:
         self.views: dict[str, RecordView] = {}
         self.outbox: dict[str, tuple[str, datetime]] = {}
         self.keys: dict[str, KeyOwner] = {}
-        self.previous: dict[str, RecordView] = {}
 
     async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
         """First claim wins."""
@@ -93,33 +92,23 @@ class InMemoryRecordStore:
                 self.views[view.record_id] = view
                 self.outbox[view.record_id] = (event_json, utcnow())
 
+    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
+        """Outbox events of those still unpublished."""
+        return {rid: self.outbox[rid][0] for rid in record_ids if rid in self.outbox}
+
     async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
         """Compare-and-set on the version."""
         current = self.views.get(view.record_id)
         if current is None or current.version != previous_version:
             return False
-        self.previous[view.record_id] = current
         self.views[view.record_id] = replace(view, created_at=current.created_at)
         self.outbox[view.record_id] = (event_json, utcnow())
         return True
-
-    async def unstage_version(self, previous: RecordView) -> None:
-        """Put the previous version back."""
-        self.views[previous.record_id] = self.previous.pop(previous.record_id, previous)
-        self.outbox.pop(previous.record_id, None)
 
     async def mark_published(self, record_ids: Sequence[str]) -> None:
         """Clear outbox entries."""
         for record_id in record_ids:
             self.outbox.pop(record_id, None)
-            self.previous.pop(record_id, None)
-
-    async def discard_pending(self, record_ids: Sequence[str]) -> None:
-        """Drop new records that never reached Kafka."""
-        for record_id in record_ids:
-            if record_id in self.outbox and self.views[record_id].version == 1:
-                self.views.pop(record_id, None)
-                self.outbox.pop(record_id, None)
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
         """Outbox entries older than ``older_than``."""

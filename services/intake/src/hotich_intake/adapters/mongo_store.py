@@ -109,18 +109,6 @@ class MongoAccountStore:
 
 
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
-_VERSIONED_FIELDS = (
-    "version",
-    "record",
-    "record_type",
-    "entered_by",
-    "status",
-    "status_version",
-    "status_rank",
-    "phase",
-    "reasons",
-    "warnings",
-)
 
 
 def _only_duplicates(exc: BulkWriteError) -> None:
@@ -165,7 +153,11 @@ def _view(doc: dict[str, Any]) -> RecordView:
         warnings=doc.get("warnings", []),
         national_id=doc.get("national_id"),
         record=doc["record"],
-        history=doc.get("history", []),
+        # Events of different topics arrive in any order: show them in lifecycle order.
+        history=sorted(
+            doc.get("history", []),
+            key=lambda h: (h["version"], STAGE_RANK.get(h["event_type"], 9), h["at"]),
+        ),
         created_at=doc.get("created_at"),
         updated_at=doc.get("updated_at"),
     )
@@ -226,18 +218,18 @@ class MongoRecordStore:
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
 
-    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
-        """Replace the record by its corrected version if nobody else did first.
+    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
+        """Outbox events of the unpublished ones among ``record_ids``."""
+        if not record_ids:
+            return {}
+        cursor = self._records.find(
+            {"_id": {"$in": list(record_ids)}, "published": False}, {"outbox_event": 1}
+        )
+        return {d["_id"]: d["outbox_event"] async for d in cursor if d.get("outbox_event")}
 
-        The replaced fields are kept under ``previous`` so a failed publish can put them back.
-        """
+    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+        """Replace the record by its corrected version if nobody else did first."""
         try:
-            current = await self._records.find_one(
-                {"_id": view.record_id, "version": previous_version}
-            )
-            if current is None:
-                return False
-            snapshot = {k: current.get(k) for k in _VERSIONED_FIELDS}
             result = await self._records.update_one(
                 {"_id": view.record_id, "version": previous_version},
                 {
@@ -255,7 +247,6 @@ class MongoRecordStore:
                         "updated_at": utcnow(),
                         "published": False,
                         "outbox_event": event_json,
-                        "previous": snapshot,
                     }
                 },
             )
@@ -263,32 +254,12 @@ class MongoRecordStore:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return result.modified_count == 1
 
-    async def unstage_version(self, previous: RecordView) -> None:
-        """Put back the fields a failed correction replaced."""
-        doc = await self._records.find_one({"_id": previous.record_id}, {"previous": 1})
-        if doc is None or not doc.get("previous"):
-            return
-        await self._records.update_one(
-            {"_id": previous.record_id, "version": previous.version + 1},
-            {
-                "$set": {**doc["previous"], "published": True},
-                "$unset": {"outbox_event": "", "previous": ""},
-            },
-        )
-
     async def mark_published(self, record_ids: Sequence[str]) -> None:
         """Clear the outbox entries."""
         if record_ids:
             await self._records.update_many(
                 {"_id": {"$in": list(record_ids)}},
-                {"$set": {"published": True}, "$unset": {"outbox_event": "", "previous": ""}},
-            )
-
-    async def discard_pending(self, record_ids: Sequence[str]) -> None:
-        """Delete new records that never reached Kafka."""
-        if record_ids:
-            await self._records.delete_many(
-                {"_id": {"$in": list(record_ids)}, "published": False, "version": 1}
+                {"$set": {"published": True}, "$unset": {"outbox_event": ""}},
             )
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:

@@ -69,17 +69,14 @@ class RecordStore(Protocol):
     async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
         """Store new records with their unpublished events (the outbox); repeats are ignored."""
 
+    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
+        """The outbox events of those records that are still unpublished."""
+
     async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
         """Store a corrected version with its unpublished event, if ``previous_version`` is current."""
 
-    async def unstage_version(self, previous: RecordView) -> None:
-        """Put back the version a failed correction replaced."""
-
     async def mark_published(self, record_ids: Sequence[str]) -> None:
         """The events were acknowledged by Kafka."""
-
-    async def discard_pending(self, record_ids: Sequence[str]) -> None:
-        """Remove new records whose events could not be published (the client got 503)."""
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
         """Return (record_id, event_json) of records stored but not yet published."""

@@ -139,10 +139,11 @@ async def submit_records(
 
     Keys are claimed first (atomically, in the store), then the new records are stored
     with ``published = false`` (the outbox), published, and marked published. If Kafka
-    does not acknowledge, the new records and their keys are removed again and
-    :class:`RetryableError` is raised (answer 503): nothing is half-written, and the
-    same submission can be sent again. A crash after storing is repaired by
-    :func:`relay_unpublished`.
+    does not acknowledge, :class:`RetryableError` is raised (answer 503) and the records
+    stay in the outbox: the relay publishes them once Kafka is back, and resending the
+    same submission publishes the stored event at once. Either way the record id and the
+    event id stay the same, so nothing is doubled, even when Kafka took the first attempt
+    and only its acknowledgement was lost.
 
     Raises:
         NotAllowed: the role may not enter records at all.
@@ -209,15 +210,21 @@ async def submit_records(
         (_view(principal, rid, 1, sub.record), event.model_dump_json())
         for (_, sub, _, rid), event in zip(fresh, events, strict=True)
     ]
-    record_ids = [rid for _, _, _, rid in fresh]
+    # Repeats of submissions still in the outbox (their first attempt got a 503) publish
+    # the stored event now: same record id, same event id.
+    waiting = await store.unpublished_events(
+        [r.record_id for r in results.values() if r.outcome == "repeated" and r.record_id]
+    )
+    events += [RecordEntered.model_validate_json(event_json) for event_json in waiting.values()]
     try:
         await store.insert_pending(staged)
-        await publisher.publish(topics.RECORD_ENTERED, events)
     except RetryableError:
-        await store.discard_pending(record_ids)
         await store.forget_keys([key for _, _, key, _ in fresh])
         raise
-    await store.mark_published(record_ids)
+    # From here on the records are in the outbox: if Kafka does not acknowledge, the
+    # caller gets 503 and the relay (or a resend) publishes the same events later.
+    await publisher.publish(topics.RECORD_ENTERED, events)
+    await store.mark_published([*(rid for _, _, _, rid in fresh), *waiting])
     for index, _, _, record_id in fresh:
         results[index] = ItemResult(index, "created", record_id, 1)
     return [results[i] for i in range(len(submissions))]
@@ -238,23 +245,29 @@ async def correct_record(
         NotAllowed: the role may not correct records.
         NotFound: no such record in the caller's unit.
         VersionConflict: another correction landed first (retry on the new version).
-        RetryableError: Kafka or the store is unavailable (nothing changed).
+        RetryableError: Kafka or the store is unavailable; the correction waits in the
+            outbox (resend the same body, or let the relay publish it).
     """
     if principal.role not in WRITE_ROLES or not _allowed_source(principal, record):
         raise NotAllowed("role may not correct records of this source")
     current = await store.get(record_id)
     if current is None or current.unit_code != principal.unit_code:
         raise NotFound(record_id)
+    waiting = await store.unpublished_events([record_id])
+    if waiting and current.record == record.model_dump(mode="json"):
+        # A resend of a correction whose first attempt got a 503: publish it now.
+        await publisher.publish(
+            topics.RECORD_ENTERED, [RecordEntered.model_validate_json(waiting[record_id])]
+        )
+        await store.mark_published([record_id])
+        return ItemResult(0, "repeated", record_id, current.version)
     version = current.version + 1
     event = _entered(principal, record_id, version, record, None, correlation_id)
     view = _view(principal, record_id, version, record)
     if not await store.stage_version(view, event.model_dump_json(), current.version):
         raise VersionConflict(record_id)
-    try:
-        await publisher.publish(topics.RECORD_ENTERED, [event])
-    except RetryableError:
-        await store.unstage_version(current)
-        raise
+    # Staged in the outbox: a 503 from here leaves it there for the relay or a resend.
+    await publisher.publish(topics.RECORD_ENTERED, [event])
     await store.mark_published([record_id])
     return ItemResult(0, "created", record_id, version)
 

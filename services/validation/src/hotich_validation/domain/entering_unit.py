@@ -52,11 +52,16 @@ def check_entering_unit(
         ``wrong_entering_unit`` reasons.
     """
     unknown = [
-        _unknown(role_vi, role_en, code)
-        for role_vi, role_en, code in (
-            ("đơn vị của cán bộ nhập", "clerk's unit", clerk_unit),
-            ("cơ quan đăng ký", "registering authority", registering_authority_code),
-            ("đơn vị lưu sổ", "storing unit", storing_unit_code),
+        _unknown(role_vi, role_en, code, field)
+        for role_vi, role_en, code, field in (
+            ("đơn vị của cán bộ nhập", "clerk's unit", clerk_unit, None),
+            (
+                "cơ quan đăng ký",
+                "registering authority",
+                registering_authority_code,
+                "registering_authority_code",
+            ),
+            ("đơn vị lưu sổ", "storing unit", storing_unit_code, "storing_unit_code"),
         )
         if code is not None and code not in registry
     ]
@@ -75,7 +80,6 @@ def check_entering_unit(
             # registry does not hold) keeps entering its own registers: refusing would
             # leave nobody allowed to enter them.
             return _principle_1(clerk_unit, authority, registration_date, registry)
-            return _principle_1(clerk_unit, authority, registration_date, registry)
     return _principle_2(
         clerk_unit, registering_authority_code, storing_unit_code, entered_on, registry
     )
@@ -93,6 +97,7 @@ def _principle_1(
         return [
             RuleReason(
                 code=ReasonCode.WRONG_ENTERING_UNIT,
+                field="registering_authority_code",
                 detail_vi=f"Việc hộ tịch do UBND {where} ({authority.code}) đăng ký phải do cấp "
                 "xã đó nhập, kể cả khi sổ được lưu tại cả cấp xã và cấp huyện.",
                 detail_en=f"Registered by the commune {where} ({authority.code}): must be entered "
@@ -102,6 +107,7 @@ def _principle_1(
     return [
         RuleReason(
             code=ReasonCode.WRONG_ENTERING_UNIT,
+            field="registering_authority_code",
             detail_vi=f"Việc hộ tịch do {where} ({authority.code}) đăng ký; cấp nào đăng ký thì "
             "cấp đó nhập.",
             detail_en=f"Registered by {where} ({authority.code}): must be entered by the unit "
@@ -134,6 +140,7 @@ def _principle_2(
         return [
             RuleReason(
                 code=ReasonCode.WRONG_ENTERING_UNIT,
+                field="storing_unit_code",
                 detail_vi=f"{why_vi}, và đơn vị lưu sổ {storing_unit_code} cũng không còn tồn tại "
                 "và không có đơn vị kế thừa: kiểm tra lại đơn vị lưu sổ.",
                 detail_en=f"{why_en}, and the storing unit {storing_unit_code} no longer exists "
@@ -144,15 +151,17 @@ def _principle_2(
     return [
         RuleReason(
             code=ReasonCode.WRONG_ENTERING_UNIT,
+            field="storing_unit_code",
             detail_vi=f"{why_vi}: đơn vị đang lưu sổ hộ tịch nhập dữ liệu ({names}).",
             detail_en=f"{why_en}: the unit storing the register enters it ({names}).",
         )
     ]
 
 
-def _unknown(role_vi: str, role_en: str, code: str) -> RuleReason:
+def _unknown(role_vi: str, role_en: str, code: str, field: str | None) -> RuleReason:
     return RuleReason(
         code=ReasonCode.UNKNOWN_UNIT,
+        field=field,
         detail_vi=f"Mã {role_vi} “{code}” không có trong danh mục đơn vị hành chính.",
         detail_en=f"The {role_en} code {code!r} is not a known administrative unit.",
     )
@@ -161,6 +170,7 @@ def _unknown(role_vi: str, role_en: str, code: str) -> RuleReason:
 def _not_existing_then(code: str, registration_date: date, registry: UnitRegistry) -> RuleReason:
     return RuleReason(
         code=ReasonCode.UNKNOWN_UNIT,
+        field="registering_authority_code",
         detail_vi=f"Cơ quan đăng ký {registry.path_name(code)} ({code}) chưa tồn tại vào ngày đăng "
         f"ký {_vn(registration_date)}: ghi mã đơn vị đúng tại thời điểm đăng ký, hoặc để trống "
         "mã và ghi tên như trong sổ.",

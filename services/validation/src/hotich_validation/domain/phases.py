@@ -12,7 +12,7 @@ accepted and flagged ``late``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final, Literal
@@ -33,7 +33,9 @@ __all__ = [
     "RECORD_TYPE_NAMES",
     "PhaseDecision",
     "PhaseId",
+    "PhaseTable",
     "RuleReason",
+    "Severity",
     "Source",
     "assign_phase",
 ]
@@ -66,16 +68,23 @@ RECORD_TYPE_NAMES: Final[dict[str, tuple[str, str]]] = {
 """Vietnamese and English names of record types, for messages to clerks."""
 
 
+Severity = Literal["error", "warning"]
+"""An error rejects the record; a warning only flags it (``hotich_contracts.reasons.Severity``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuleReason:
-    """Why a rule refused a record: a contract reason code and messages for the clerk.
+    """Why a rule refused (or flagged) a record: a reason code and messages for the clerk.
 
-    ``code`` is a value of ``hotich_contracts.reasons.ReasonCode``.
+    ``code`` is a value of ``hotich_contracts.reasons.ReasonCode``; ``field`` the dotted
+    path of the field concerned, when there is one.
     """
 
     code: str
     detail_vi: str
     detail_en: str
+    field: str | None = None
+    severity: Severity = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +149,93 @@ def assign_phase(
     Raises:
         ValueError: ``source`` is neither ``manual`` nor ``migration``.
     """
+    return _assign(
+        record_type=record_type,
+        registration_date=registration_date,
+        unit_code=unit_code,
+        source=source,
+        marital_purpose=marital_purpose,
+        entered_on=entered_on,
+        plan=plan,
+        candidates=_candidates(plan, record_type),
+        group_of=lambda code: plan.group(plan.group_of(code, registry)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTable:
+    """A plan compiled for many records: :func:`assign_phase` with its lookups precomputed.
+
+    The rules matching each record type and the group of each unit are looked up once;
+    the decisions are those of :func:`assign_phase` for the same plan and registry.
+    """
+
+    plan: Plan
+    registry: UnitRegistry
+    _candidates: dict[str, tuple[tuple[PlanPhase, PhaseRule], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _groups: dict[str, DistrictGroup | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        types = {t for p in self.plan.phases for r in p.rules for t in r.record_types}
+        object.__setattr__(self, "_candidates", {t: _candidates(self.plan, t) for t in types})
+        object.__setattr__(self, "_groups", {})
+
+    def _group_of(self, unit_code: str) -> DistrictGroup:
+        try:
+            group = self._groups[unit_code]
+        except KeyError:
+            try:
+                group = self.plan.group(self.plan.group_of(unit_code, self.registry))
+            except UnitNotInPlanError:
+                group = None
+            self._groups[unit_code] = group
+        if group is None:
+            raise UnitNotInPlanError(unit_code, self.plan.id)
+        return group
+
+    def assign(
+        self,
+        *,
+        record_type: str,
+        registration_date: date,
+        unit_code: str,
+        source: str,
+        marital_purpose: str | None,
+        entered_on: date,
+    ) -> PhaseDecision:
+        """Like :func:`assign_phase` with this table's plan and registry."""
+        return _assign(
+            record_type=record_type,
+            registration_date=registration_date,
+            unit_code=unit_code,
+            source=source,
+            marital_purpose=marital_purpose,
+            entered_on=entered_on,
+            plan=self.plan,
+            candidates=self._candidates.get(record_type, ()),
+            group_of=self._group_of,
+        )
+
+
+def _candidates(plan: Plan, record_type: str) -> tuple[tuple[PlanPhase, PhaseRule], ...]:
+    """The (phase, rule) pairs of the plan that cover a record type, in plan order."""
+    return tuple((p, r) for p in plan.phases for r in p.rules if record_type in r.record_types)
+
+
+def _assign(
+    *,
+    record_type: str,
+    registration_date: date,
+    unit_code: str,
+    source: str,
+    marital_purpose: str | None,
+    entered_on: date,
+    plan: Plan,
+    candidates: tuple[tuple[PlanPhase, PhaseRule], ...],
+    group_of: Callable[[str], DistrictGroup],
+) -> PhaseDecision:
     if source not in _SOURCES:
         raise ValueError(f"unknown source {source!r}")
     if source == "migration":
@@ -150,14 +246,13 @@ def assign_phase(
             marital_purpose=marital_purpose,
             entered_on=entered_on,
             plan=plan,
-            registry=registry,
+            group_of=group_of,
         )
 
-    candidates = [(p, r) for p in plan.phases for r in p.rules if record_type in r.record_types]
     if not candidates:
         return PhaseDecision(phase=None, reasons=(_type_not_in_plan(record_type, plan),))
     try:
-        group = plan.group(plan.group_of(unit_code, registry))
+        group = group_of(unit_code)
     except UnitNotInPlanError:
         return PhaseDecision(phase=None, reasons=(_unit_not_in_plan(unit_code, plan),))
 
@@ -180,7 +275,7 @@ def assign_phase(
         if cut_at is not None:
             reasons.append(_after_group_cutoff(registration_date, cut_at, group))
         else:
-            reasons.append(_outside_phases(record_type, registration_date, candidates))
+            reasons.append(_outside_phases(record_type, registration_date, list(candidates)))
     conditions = (
         matched[1].conditions if matched else [c for _, r in candidates for c in r.conditions]
     )
@@ -201,7 +296,7 @@ def _assign_migration(
     marital_purpose: str | None,
     entered_on: date,
     plan: Plan,
-    registry: UnitRegistry,
+    group_of: Callable[[str], DistrictGroup],
 ) -> PhaseDecision:
     track = plan.migration
     if track is None:
@@ -210,6 +305,7 @@ def _assign_migration(
             reasons=(
                 RuleReason(
                     code=ReasonCode.OUT_OF_SCOPE_DATE,
+                    field="source",
                     detail_vi=f"Kế hoạch {plan.number} không có nội dung tích hợp (chuyển đổi) "
                     "dữ liệu từ phần mềm hộ tịch địa phương.",
                     detail_en=f"Plan {plan.number} has no migration of local software data.",
@@ -223,6 +319,7 @@ def _assign_migration(
             reasons=(
                 RuleReason(
                     code=ReasonCode.OUT_OF_SCOPE_TYPE,
+                    field="record_type",
                     detail_vi=f"Loại việc “{name_vi}” không thuộc phạm vi tích hợp dữ liệu "
                     f"của Kế hoạch {plan.number}.",
                     detail_en=f"Record type {record_type} ({name_en}) is not migrated under "
@@ -231,7 +328,7 @@ def _assign_migration(
             ),
         )
     try:
-        group = plan.group(plan.group_of(unit_code, registry))
+        group = group_of(unit_code)
     except UnitNotInPlanError:
         return PhaseDecision(phase=None, reasons=(_unit_not_in_plan(unit_code, plan),))
 
@@ -241,6 +338,7 @@ def _assign_migration(
         reasons.append(
             RuleReason(
                 code=ReasonCode.OUT_OF_SCOPE_DATE,
+                field="source",
                 detail_vi=f"Nhóm {group.id} ({group.label_vi}) không có dữ liệu phần mềm hộ tịch "
                 "địa phương để tích hợp.",
                 detail_en=f"Group {group.id} ({group.label_en}) has no local software data to "
@@ -251,6 +349,7 @@ def _assign_migration(
         reasons.append(
             RuleReason(
                 code=ReasonCode.OUT_OF_SCOPE_DATE,
+                field="registration_date",
                 detail_vi=f"Ngày đăng ký {_vn(registration_date)} nằm ngoài khoảng dữ liệu được "
                 f"tích hợp của nhóm {group.id} ({migration_range.describe_vi()}).",
                 detail_en=f"Registration date {_vn(registration_date)} is outside group "
@@ -275,6 +374,7 @@ def _condition_failures(
     return [
         RuleReason(
             code=ReasonCode.MARITAL_STATUS_NOT_FOR_MARRIAGE,
+            field="details.purpose",
             detail_vi="Chỉ nhập giấy xác nhận tình trạng hôn nhân được cấp để đăng ký kết hôn "
             f"({written_vi}); trường hợp này không nhập.",
             detail_en="Only marital status certificates issued to register a marriage are "
@@ -287,6 +387,7 @@ def _type_not_in_plan(record_type: str, plan: Plan) -> RuleReason:
     name_vi, name_en = _type_names(record_type)
     return RuleReason(
         code=ReasonCode.OUT_OF_SCOPE_TYPE,
+        field="record_type",
         detail_vi=f"Loại việc hộ tịch “{name_vi}” không thuộc giai đoạn nào của Kế hoạch "
         f"{plan.number}; không nhập.",
         detail_en=f"Record type {record_type} ({name_en}) is in no phase of plan {plan.number}; "
@@ -312,6 +413,7 @@ def _after_group_cutoff(registration_date: date, cut_at: date, group: DistrictGr
         via_vi = via_en = ""
     return RuleReason(
         code=ReasonCode.OUT_OF_SCOPE_DATE,
+        field="registration_date",
         detail_vi=f"Ngày đăng ký {_vn(registration_date)} sau mốc {cutoff} của nhóm {group.id} "
         f"({group.label_vi}): đơn vị đã dùng phần mềm hộ tịch địa phương chỉ nhập sổ giấy đến "
         f"mốc này{via_vi}.",
@@ -329,6 +431,7 @@ def _outside_phases(
     ranges_en = "; ".join(f"{p.name_en} {r.registration_date.describe_en()}" for p, r in candidates)
     return RuleReason(
         code=ReasonCode.OUT_OF_SCOPE_DATE,
+        field="registration_date",
         detail_vi=f"Ngày đăng ký {_vn(registration_date)} nằm ngoài mọi giai đoạn nhập của loại "
         f"“{name_vi}” ({ranges_vi}).",
         detail_en=f"Registration date {_vn(registration_date)} is outside every phase for "
