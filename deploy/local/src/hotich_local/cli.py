@@ -52,6 +52,12 @@ def up(
             envvar="HOTICH_MONGODB_URL", help="Use this external MongoDB instead of SecantusDB."
         ),
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated services to start (default: all), e.g. intake,reporting."
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
     # Readiness polling expects refused connections; aiokafka would log each one.
@@ -59,6 +65,8 @@ def up(
     config = stack.StackConfig.load(
         home, broker=broker, external_kafka=kafka, external_mongodb=mongodb
     )
+    if only:
+        config.only = tuple(name.strip() for name in only.split(",") if name.strip())
     try:
         state = asyncio.run(stack.up(config, echo=lambda m: typer.echo(m, err=True)))
     except stack.StackError as exc:

@@ -62,6 +62,12 @@ class StackConfig:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     database_prefix: str = "hotich_"
     ready_timeout_s: float = 120.0
+    only: tuple[str, ...] = ()
+    """Start only these services (empty: all); benchmarks and partial deployments."""
+
+    def selected(self) -> list[tuple[str, str, str]]:
+        """The services to start, in order."""
+        return [s for s in SERVICES if not self.only or s[0] in self.only]
 
     @classmethod
     def load(
@@ -281,7 +287,7 @@ async def _start_services(
     echo: Echo,
 ) -> dict[str, str]:
     urls: dict[str, str] = {}
-    for name, module, prefix in SERVICES:
+    for name, module, prefix in config.selected():
         port = config.ports[name]
         if procs.port_open(port):
             raise StackError(f"port {port} for {name} is taken")
@@ -290,8 +296,8 @@ async def _start_services(
             [sys.executable, "-m", module], log_path=logs / f"{name}.log", env=env
         )
         urls[name] = f"http://127.0.0.1:{port}"
-    echo(f"started {', '.join(n for n, _, _ in SERVICES)}; waiting for health")
-    for name, _, _ in SERVICES:
+    echo(f"started {', '.join(n for n, _, _ in config.selected())}; waiting for health")
+    for name, _, _ in config.selected():
         await _wait_service(config, name, urls[name], pids[name], logs)
     return urls
 

@@ -19,7 +19,13 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from hotich_runtime import mongo
 from hotich_runtime.http import ops_router
-from hotich_runtime.kafka import BatchSubscription, EventPublisher, make_broker, subscribe
+from hotich_runtime.kafka import (
+    BatchSubscription,
+    EventPublisher,
+    make_broker,
+    make_producer,
+    subscribe,
+)
 from hotich_runtime.logs import configure_logging
 from hotich_runtime.settings import ServiceSettings
 
@@ -60,11 +66,12 @@ def service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = mongo.make_client(settings.mongodb_url, app_name=f"hotich-{name}")
         broker = make_broker(settings, client_id=f"hotich-{name}-{settings.instance_id}")
+        producer = make_producer(settings, client_id=f"hotich-{name}-{settings.instance_id}")
         runtime = Runtime(
             name=name,
             settings=settings,
             broker=broker,
-            publisher=EventPublisher(broker),
+            publisher=EventPublisher(producer),
             mongo_client=client,
             db=mongo.database(client, settings.mongodb_database),
             state={},
@@ -72,6 +79,7 @@ def service_app(
         app.state.runtime = runtime
         for subscription in await setup(runtime):
             subscribe(broker, subscription, runtime.publisher, settings)
+        await producer.start()
         await broker.start()
         log.info("started", extra={"instance": settings.instance_id})
         try:
@@ -80,6 +88,7 @@ def service_app(
             if teardown is not None:
                 await teardown(runtime)
             await broker.stop()
+            await producer.stop()
             client.close()
             log.info("stopped", extra={"instance": settings.instance_id})
 

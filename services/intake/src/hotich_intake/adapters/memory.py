@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from hotich_contracts.envelope import RecordEventBase, utcnow
+from hotich_contracts.events import RecordEntered
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner
+from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner, NewRecord
 
 
 class InMemoryAccountStore:
@@ -63,56 +64,62 @@ class InMemoryAccountStore:
 
 
 class InMemoryRecordStore:
-    """Records, outbox flags and keys in dicts (no status ranking: the Mongo adapter has it)."""
+    """Records, their events and the outbox in dicts (no status ranking: Mongo has it)."""
 
     def __init__(self) -> None:
         self.views: dict[str, RecordView] = {}
-        self.outbox: dict[str, tuple[str, datetime]] = {}
+        self.events: dict[str, RecordEntered] = {}
         self.keys: dict[str, KeyOwner] = {}
+        self.outbox: dict[str, tuple[list[str], datetime]] = {}
 
-    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
-        """First claim wins."""
-        for key, digest, record_id in claims:
-            self.keys.setdefault(key, KeyOwner(record_id, digest))
-        return {key: self.keys[key] for key, _, _ in claims}
+    async def open_outbox(self, outbox_id: str, record_ids: Sequence[str]) -> None:
+        """Open an entry."""
+        self.outbox[outbox_id] = (list(record_ids), utcnow())
 
-    async def existing(self, record_ids: Sequence[str]) -> set[str]:
-        """Stored ids."""
-        return {rid for rid in record_ids if rid in self.views}
+    async def close_outbox(self, outbox_ids: Sequence[str]) -> None:
+        """Close entries."""
+        for outbox_id in outbox_ids:
+            self.outbox.pop(outbox_id, None)
 
-    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
-        """Release keys."""
-        for key in scope_keys:
-            self.keys.pop(key, None)
+    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
+        """First claim of a key wins."""
+        for item in items:
+            if item.scope_key not in self.keys:
+                self.keys[item.scope_key] = KeyOwner(item.view.record_id, item.body_hash)
+                self.views[item.view.record_id] = item.view
+                self.events[item.view.record_id] = item.event
+        return {item.scope_key: self.keys[item.scope_key] for item in items}
 
-    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
-        """Store with outbox entries."""
-        for view, event_json in items:
-            if view.record_id not in self.views:
-                self.views[view.record_id] = view
-                self.outbox[view.record_id] = (event_json, utcnow())
+    def _events_of(self, record_ids: Sequence[str]) -> list[RecordEntered]:
+        return [self.events[rid] for rid in record_ids if rid in self.events]
 
-    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
-        """Outbox events of those still unpublished."""
-        return {rid: self.outbox[rid][0] for rid in record_ids if rid in self.outbox}
+    async def pending_events(
+        self, record_ids: Sequence[str]
+    ) -> tuple[list[str], list[RecordEntered]]:
+        """Open entries covering these records, and their events."""
+        wanted = set(record_ids)
+        entries = [oid for oid, (ids, _) in self.outbox.items() if wanted & set(ids)]
+        covered = sorted({rid for oid in entries for rid in self.outbox[oid][0]})
+        return entries, self._events_of(covered)
 
-    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+    async def stage_version(
+        self, view: RecordView, event: RecordEntered, previous_version: int
+    ) -> bool:
         """Compare-and-set on the version."""
         current = self.views.get(view.record_id)
         if current is None or current.version != previous_version:
             return False
-        self.views[view.record_id] = replace(view, created_at=current.created_at)
-        self.outbox[view.record_id] = (event_json, utcnow())
+        self.views[view.record_id] = view
+        self.events[view.record_id] = event
         return True
 
-    async def mark_published(self, record_ids: Sequence[str]) -> None:
-        """Clear outbox entries."""
-        for record_id in record_ids:
-            self.outbox.pop(record_id, None)
-
-    async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
-        """Outbox entries older than ``older_than``."""
-        return [(rid, ev) for rid, (ev, at) in self.outbox.items() if at < older_than][:limit]
+    async def unpublished(
+        self, older_than: datetime, limit: int
+    ) -> list[tuple[str, list[RecordEntered]]]:
+        """Entries older than ``older_than``."""
+        return [
+            (oid, self._events_of(ids)) for oid, (ids, at) in self.outbox.items() if at < older_than
+        ][:limit]
 
     async def get(self, record_id: str) -> RecordView | None:
         """Return a view."""

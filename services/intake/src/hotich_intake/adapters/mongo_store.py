@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +13,10 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from hotich_contracts.envelope import RecordEventBase, utcnow
-from hotich_contracts.events import STAGE_RANK
+from hotich_contracts.events import STAGE_RANK, RecordEntered, RecordEnteredPayload
+from hotich_contracts.records import RECORD_ADAPTER
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner
+from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner, NewRecord
 from hotich_runtime.auth import Role
 from hotich_runtime.errors import RetryableError
 
@@ -23,7 +26,9 @@ Db = AsyncIOMotorDatabase[dict[str, Any]]
 async def ensure_indexes(db: Db) -> None:
     """Create the indexes intake's queries need (idempotent)."""
     await db["records"].create_index([("unit_code", ASCENDING), ("_id", ASCENDING)])
-    await db["records"].create_index([("published", ASCENDING), ("created_at", ASCENDING)])
+    await db["records"].create_index("scope_key", unique=True)
+    await db["outbox"].create_index("record_ids")
+    await db["outbox"].create_index("created_at")
     await db["login_failures"].create_index(
         "at", expireAfterSeconds=int(LOGIN_FAILURE_WINDOW.total_seconds())
     )
@@ -117,7 +122,8 @@ def _only_duplicates(exc: BulkWriteError) -> None:
         raise exc
 
 
-def _record_doc(view: RecordView, event_json: str, now: datetime) -> dict[str, Any]:
+def _record_doc(item: NewRecord, now: datetime) -> dict[str, Any]:
+    view, event = item.view, item.event
     return {
         "_id": view.record_id,
         "version": view.version,
@@ -135,9 +141,36 @@ def _record_doc(view: RecordView, event_json: str, now: datetime) -> dict[str, A
         "history": [],
         "created_at": now,
         "updated_at": now,
-        "published": False,
-        "outbox_event": event_json,
+        "scope_key": item.scope_key,
+        "body_hash": item.body_hash,
+        **_event_fields(event),
     }
+
+
+def _event_fields(event: RecordEntered) -> dict[str, Any]:
+    """What it takes, besides the record itself, to rebuild the entered event exactly."""
+    return {
+        "event_id": str(event.event_id),
+        "occurred_at": event.occurred_at,
+        "correlation_id": event.correlation_id,
+        "idempotency_key": event.payload.idempotency_key,
+    }
+
+
+def _rebuild_event(doc: dict[str, Any]) -> RecordEntered:
+    return RecordEntered(
+        event_id=uuid.UUID(doc["event_id"]),
+        occurred_at=doc["occurred_at"],
+        actor=doc["entered_by"],
+        correlation_id=doc["correlation_id"],
+        record_id=doc["_id"],
+        record_version=doc["version"],
+        unit_code=doc["unit_code"],
+        payload=RecordEnteredPayload(
+            record=RECORD_ADAPTER.validate_python(doc["record"]),
+            idempotency_key=doc.get("idempotency_key"),
+        ),
+    )
 
 
 def _view(doc: dict[str, Any]) -> RecordView:
@@ -168,66 +201,60 @@ class MongoRecordStore:
 
     def __init__(self, db: Db) -> None:
         self._records = db["records"]
-        self._keys = db["idempotency_keys"]
+        self._outbox = db["outbox"]
 
-    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
-        """Insert every claim unordered (unique ``_id``); read back each key's owner."""
-        if not claims:
-            return {}
-        now = utcnow()
-        docs = [
-            {"_id": key, "body_hash": digest, "record_id": rid, "created_at": now}
-            for key, digest, rid in claims
-        ]
+    async def open_outbox(self, outbox_id: str, record_ids: Sequence[str]) -> None:
+        """One small document per submission, before the records are written."""
         try:
-            try:
-                await self._keys.insert_many(docs, ordered=False)
-            except BulkWriteError as exc:
-                _only_duplicates(exc)
-            keys = list({key for key, _, _ in claims})
-            return {
-                d["_id"]: KeyOwner(d["record_id"], d["body_hash"])
-                async for d in self._keys.find({"_id": {"$in": keys}})
-            }
+            await self._outbox.insert_one(
+                {"_id": outbox_id, "record_ids": list(record_ids), "created_at": utcnow()}
+            )
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
 
-    async def existing(self, record_ids: Sequence[str]) -> set[str]:
-        """Ids among ``record_ids`` that are stored."""
-        return {
-            d["_id"]
-            async for d in self._records.find({"_id": {"$in": list(record_ids)}}, {"_id": 1})
-        }
+    async def close_outbox(self, outbox_ids: Sequence[str]) -> None:
+        """Delete outbox entries whose events were acknowledged."""
+        if outbox_ids:
+            with contextlib.suppress(PyMongoError):  # the relay republishes what stays
+                await self._outbox.delete_many({"_id": {"$in": list(outbox_ids)}})
 
-    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
-        """Release keys."""
-        if scope_keys:
-            await self._keys.delete_many({"_id": {"$in": list(scope_keys)}})
-
-    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
-        """Store records and their events with ``published`` false until Kafka acks."""
+    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
+        """Insert unordered; a duplicate ``scope_key`` leaves the earlier owner in place."""
         if not items:
-            return
+            return {}
         now = utcnow()
-        docs = [_record_doc(view, event_json, now) for view, event_json in items]
+        owners = {i.scope_key: KeyOwner(i.view.record_id, i.body_hash) for i in items}
         try:
             try:
-                await self._records.insert_many(docs, ordered=False)
+                await self._records.insert_many([_record_doc(i, now) for i in items], ordered=False)
+                return owners
             except BulkWriteError as exc:
                 _only_duplicates(exc)
+                lost = {items[e["index"]].scope_key for e in exc.details.get("writeErrors", [])}
+            cursor = self._records.find(
+                {"scope_key": {"$in": list(lost)}}, {"scope_key": 1, "body_hash": 1}
+            )
+            async for doc in cursor:
+                owners[doc["scope_key"]] = KeyOwner(doc["_id"], doc["body_hash"])
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
+        return owners
 
-    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
-        """Outbox events of the unpublished ones among ``record_ids``."""
-        if not record_ids:
-            return {}
-        cursor = self._records.find(
-            {"_id": {"$in": list(record_ids)}, "published": False}, {"outbox_event": 1}
-        )
-        return {d["_id"]: d["outbox_event"] async for d in cursor if d.get("outbox_event")}
+    async def _events_of(self, record_ids: Sequence[str]) -> list[RecordEntered]:
+        cursor = self._records.find({"_id": {"$in": list(record_ids)}}, {"history": 0})
+        return [_rebuild_event(doc) async for doc in cursor]
 
-    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
+    async def pending_events(
+        self, record_ids: Sequence[str]
+    ) -> tuple[list[str], list[RecordEntered]]:
+        """Open outbox entries covering these records, with all their events."""
+        entries = [d async for d in self._outbox.find({"record_ids": {"$in": list(record_ids)}})]
+        covered = sorted({rid for entry in entries for rid in entry["record_ids"]})
+        return [e["_id"] for e in entries], await self._events_of(covered) if covered else []
+
+    async def stage_version(
+        self, view: RecordView, event: RecordEntered, previous_version: int
+    ) -> bool:
         """Replace the record by its corrected version if nobody else did first."""
         try:
             result = await self._records.update_one(
@@ -245,8 +272,7 @@ class MongoRecordStore:
                         "reasons": [],
                         "warnings": [],
                         "updated_at": utcnow(),
-                        "published": False,
-                        "outbox_event": event_json,
+                        **_event_fields(event),
                     }
                 },
             )
@@ -254,20 +280,14 @@ class MongoRecordStore:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return result.modified_count == 1
 
-    async def mark_published(self, record_ids: Sequence[str]) -> None:
-        """Clear the outbox entries."""
-        if record_ids:
-            await self._records.update_many(
-                {"_id": {"$in": list(record_ids)}},
-                {"$set": {"published": True}, "$unset": {"outbox_event": ""}},
-            )
-
-    async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
-        """Records stored but not acknowledged by Kafka (a crash between the two)."""
-        cursor = self._records.find(
-            {"published": False, "created_at": {"$lt": older_than}}, {"outbox_event": 1}
-        ).limit(limit)
-        return [(d["_id"], d["outbox_event"]) async for d in cursor]
+    async def unpublished(
+        self, older_than: datetime, limit: int
+    ) -> list[tuple[str, list[RecordEntered]]]:
+        """Outbox entries older than ``older_than``, with their events."""
+        entries = [
+            d async for d in self._outbox.find({"created_at": {"$lt": older_than}}).limit(limit)
+        ]
+        return [(e["_id"], await self._events_of(e["record_ids"])) for e in entries]
 
     async def get(self, record_id: str) -> RecordView | None:
         """Return the view of ``record_id``."""

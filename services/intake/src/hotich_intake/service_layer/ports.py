@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from hotich_contracts.envelope import RecordEventBase
+from hotich_contracts.events import RecordEntered
 from hotich_intake.domain.model import Account, RecordView
 
 
@@ -51,35 +52,51 @@ class KeyOwner:
     body_hash: str
 
 
+@dataclass(frozen=True)
+class NewRecord:
+    """A record about to be stored: its view, the key it claims, and its event."""
+
+    view: RecordView
+    scope_key: str
+    body_hash: str
+    event: RecordEntered
+
+
 class RecordStore(Protocol):
-    """Intake's record view, its outbox, idempotency keys, import jobs and audit trail."""
+    """Intake's record view and its outbox.
 
-    async def claim_keys(self, claims: Sequence[tuple[str, str, str]]) -> dict[str, KeyOwner]:
-        """Claim ``(scope_key, body_hash, record_id)`` triples; return every key's owner.
+    The outbox holds one small document per submission (the record ids it covers) from
+    before the records are stored until Kafka acknowledged their events; events are
+    rebuilt from the record documents, so nothing is stored twice.
+    """
 
-        A key claimed earlier keeps its first owner (compare ``record_id`` to tell).
+    async def open_outbox(self, outbox_id: str, record_ids: Sequence[str]) -> None:
+        """Note that these records' events are not yet acknowledged."""
+
+    async def close_outbox(self, outbox_ids: Sequence[str]) -> None:
+        """The events of these outbox entries were acknowledged."""
+
+    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
+        """Store new records; each claims its ``scope_key`` atomically (unique).
+
+        Returns every key's owner: the item's own record id where it was stored, the
+        earlier record's where the key was taken.
         """
 
-    async def existing(self, record_ids: Sequence[str]) -> set[str]:
-        """Which of these records are stored."""
+    async def pending_events(
+        self, record_ids: Sequence[str]
+    ) -> tuple[list[str], list[RecordEntered]]:
+        """Open outbox entries covering any of these records, and all their events."""
 
-    async def forget_keys(self, scope_keys: Sequence[str]) -> None:
-        """Release keys claimed for submissions that failed."""
+    async def stage_version(
+        self, view: RecordView, event: RecordEntered, previous_version: int
+    ) -> bool:
+        """Store a corrected version if ``previous_version`` is still current."""
 
-    async def insert_pending(self, items: Sequence[tuple[RecordView, str]]) -> None:
-        """Store new records with their unpublished events (the outbox); repeats are ignored."""
-
-    async def unpublished_events(self, record_ids: Sequence[str]) -> dict[str, str]:
-        """The outbox events of those records that are still unpublished."""
-
-    async def stage_version(self, view: RecordView, event_json: str, previous_version: int) -> bool:
-        """Store a corrected version with its unpublished event, if ``previous_version`` is current."""
-
-    async def mark_published(self, record_ids: Sequence[str]) -> None:
-        """The events were acknowledged by Kafka."""
-
-    async def unpublished(self, older_than: datetime, limit: int) -> list[tuple[str, str]]:
-        """Return (record_id, event_json) of records stored but not yet published."""
+    async def unpublished(
+        self, older_than: datetime, limit: int
+    ) -> list[tuple[str, list[RecordEntered]]]:
+        """Outbox entries older than ``older_than`` with their events (the relay's work)."""
 
     async def get(self, record_id: str) -> RecordView | None:
         """Return a record's view."""

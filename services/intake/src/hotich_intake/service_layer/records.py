@@ -21,7 +21,7 @@ from hotich_contracts.records import Record, natural_key
 from hotich_contracts.records.common import Source
 from hotich_contracts.units import UnitRegistry
 from hotich_intake.domain.model import RecordView
-from hotich_intake.service_layer.ports import RecordStore
+from hotich_intake.service_layer.ports import NewRecord, RecordStore
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import Publisher
@@ -137,13 +137,13 @@ async def submit_records(
 ) -> list[ItemResult]:
     """Enter records; return once every new one is acknowledged by Kafka (``acks=all``).
 
-    Keys are claimed first (atomically, in the store), then the new records are stored
-    with ``published = false`` (the outbox), published, and marked published. If Kafka
-    does not acknowledge, :class:`RetryableError` is raised (answer 503) and the records
-    stay in the outbox: the relay publishes them once Kafka is back, and resending the
-    same submission publishes the stored event at once. Either way the record id and the
-    event id stay the same, so nothing is doubled, even when Kafka took the first attempt
-    and only its acknowledgement was lost.
+    An outbox entry naming the new records is written first, then the records, each
+    claiming its key atomically (a unique index); then the events are published and the
+    outbox entry closed. If Kafka does not acknowledge, :class:`RetryableError` is raised
+    (answer 503) and the entry stays open: the relay publishes the events once Kafka is
+    back, and resending the same submission publishes them at once. Either way the record
+    id and the event id stay the same, so nothing is doubled, even when Kafka took the
+    first attempt and only its acknowledgement was lost.
 
     Raises:
         NotAllowed: the role may not enter records at all.
@@ -152,7 +152,7 @@ async def submit_records(
     if principal.role not in WRITE_ROLES:
         raise NotAllowed("role may not enter records")
     results: dict[int, ItemResult] = {}
-    pending: list[tuple[int, Submission, str, str, str]] = []  # index, sub, key, hash, id
+    candidates: list[tuple[int, NewRecord]] = []
     for index, submission in enumerate(submissions):
         if not _allowed_source(principal, submission.record):
             results[index] = ItemResult(
@@ -163,35 +163,40 @@ async def submit_records(
                 message_en="This role may not enter records of this source (manual/migration).",
             )
             continue
-        pending.append(
+        record_id = str(uuid.uuid4())
+        event = _entered(
+            principal, record_id, 1, submission.record, submission.idempotency_key, correlation_id
+        )
+        candidates.append(
             (
                 index,
-                submission,
-                scope_key(principal, submission),
-                body_hash(submission.record),
-                str(uuid.uuid4()),
+                NewRecord(
+                    view=_view(principal, record_id, 1, submission.record),
+                    scope_key=scope_key(principal, submission),
+                    body_hash=body_hash(submission.record),
+                    event=event,
+                ),
             )
         )
-    owners = await store.claim_keys([(key, digest, rid) for _, _, key, digest, rid in pending])
-    # A key whose record was never stored (a crash between the two writes) is completed
-    # by this retry, under the record id the key already names.
-    repeats = {
-        owners[key].record_id
-        for _, _, key, digest, rid in pending
-        if owners[key].record_id != rid and owners[key].body_hash == digest
-    }
-    own_ids = {rid for _, _, _, _, rid in pending}
-    repeats -= own_ids
-    stored = await store.existing(sorted(repeats)) if repeats else set()
-    fresh: list[tuple[int, Submission, str, str]] = []
-    for index, submission, key, digest, record_id in pending:
-        owner = owners[key]
-        if owner.record_id == record_id:
-            fresh.append((index, submission, key, record_id))
-        elif owner.body_hash == digest and owner.record_id not in stored | own_ids:
-            fresh.append((index, submission, key, owner.record_id))
-        elif owner.body_hash == digest:
+    outbox_id = uuid.uuid4().hex
+    await store.open_outbox(outbox_id, [c.view.record_id for _, c in candidates])
+    try:
+        owners = await store.insert_records([c for _, c in candidates])
+    except RetryableError:
+        await store.close_outbox([outbox_id])
+        raise
+    events: list[RecordEntered] = []
+    repeated: list[str] = []
+    own_ids = {c.view.record_id for _, c in candidates}
+    for index, candidate in candidates:
+        owner = owners[candidate.scope_key]
+        if owner.record_id == candidate.view.record_id:
+            results[index] = ItemResult(index, "created", owner.record_id, 1)
+            events.append(candidate.event)
+        elif owner.body_hash == candidate.body_hash:
             results[index] = ItemResult(index, "repeated", owner.record_id)
+            if owner.record_id not in own_ids:  # not a repeat within this very submission
+                repeated.append(owner.record_id)
         else:
             results[index] = ItemResult(
                 index,
@@ -202,31 +207,11 @@ async def submit_records(
                 message_en="Already entered with a different content (same Idempotency-Key or "
                 "same book, entry number and type): use PUT to correct the existing record.",
             )
-    events = [
-        _entered(principal, rid, 1, sub.record, sub.idempotency_key, correlation_id)
-        for _, sub, _, rid in fresh
-    ]
-    staged = [
-        (_view(principal, rid, 1, sub.record), event.model_dump_json())
-        for (_, sub, _, rid), event in zip(fresh, events, strict=True)
-    ]
     # Repeats of submissions still in the outbox (their first attempt got a 503) publish
-    # the stored event now: same record id, same event id.
-    waiting = await store.unpublished_events(
-        [r.record_id for r in results.values() if r.outcome == "repeated" and r.record_id]
-    )
-    events += [RecordEntered.model_validate_json(event_json) for event_json in waiting.values()]
-    try:
-        await store.insert_pending(staged)
-    except RetryableError:
-        await store.forget_keys([key for _, _, key, _ in fresh])
-        raise
-    # From here on the records are in the outbox: if Kafka does not acknowledge, the
-    # caller gets 503 and the relay (or a resend) publishes the same events later.
-    await publisher.publish(topics.RECORD_ENTERED, events)
-    await store.mark_published([*(rid for _, _, _, rid in fresh), *waiting])
-    for index, _, _, record_id in fresh:
-        results[index] = ItemResult(index, "created", record_id, 1)
+    # their whole outbox entry now: same record ids, same event ids.
+    waiting_outboxes, waiting = await store.pending_events(repeated) if repeated else ([], [])
+    await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
+    await store.close_outbox([outbox_id, *waiting_outboxes])
     return [results[i] for i in range(len(submissions))]
 
 
@@ -253,35 +238,38 @@ async def correct_record(
     current = await store.get(record_id)
     if current is None or current.unit_code != principal.unit_code:
         raise NotFound(record_id)
-    waiting = await store.unpublished_events([record_id])
+    waiting_outboxes, waiting = await store.pending_events([record_id])
     if waiting and current.record == record.model_dump(mode="json"):
         # A resend of a correction whose first attempt got a 503: publish it now.
-        await publisher.publish(
-            topics.RECORD_ENTERED, [RecordEntered.model_validate_json(waiting[record_id])]
-        )
-        await store.mark_published([record_id])
+        await publisher.publish(topics.RECORD_ENTERED, waiting)
+        await store.close_outbox(waiting_outboxes)
         return ItemResult(0, "repeated", record_id, current.version)
     version = current.version + 1
     event = _entered(principal, record_id, version, record, None, correlation_id)
-    view = _view(principal, record_id, version, record)
-    if not await store.stage_version(view, event.model_dump_json(), current.version):
+    outbox_id = uuid.uuid4().hex
+    await store.open_outbox(outbox_id, [record_id])
+    if not await store.stage_version(
+        _view(principal, record_id, version, record), event, current.version
+    ):
+        await store.close_outbox([outbox_id])
         raise VersionConflict(record_id)
-    # Staged in the outbox: a 503 from here leaves it there for the relay or a resend.
     await publisher.publish(topics.RECORD_ENTERED, [event])
-    await store.mark_published([record_id])
+    await store.close_outbox([outbox_id])
     return ItemResult(0, "created", record_id, version)
 
 
 async def relay_unpublished(store: RecordStore, publisher: Publisher, older_than: timedelta) -> int:
-    """Publish events of records stored but never acknowledged (the outbox relay)."""
-    pending = await store.unpublished(utcnow() - older_than, limit=500)
-    if not pending:
-        return 0
-    events = [RecordEntered.model_validate_json(event_json) for _, event_json in pending]
-    await publisher.publish(topics.RECORD_ENTERED, events)
-    await store.mark_published([record_id for record_id, _ in pending])
-    log.info("relayed unpublished records", extra={"count": len(pending)})
-    return len(pending)
+    """Publish the events of outbox entries Kafka never acknowledged (the outbox relay)."""
+    entries = await store.unpublished(utcnow() - older_than, limit=50)
+    for outbox_id, events in entries:
+        await publisher.publish(topics.RECORD_ENTERED, events)
+        await store.close_outbox([outbox_id])
+    if entries:
+        log.info(
+            "relayed unpublished records",
+            extra={"entries": len(entries), "records": sum(len(e) for _, e in entries)},
+        )
+    return sum(len(events) for _, events in entries)
 
 
 def visible_units(principal: Principal, registry: UnitRegistry) -> list[str] | None:

@@ -1,0 +1,243 @@
+"""Benchmark intake: single POST latency under 50 concurrent clients, batch and bulk throughput.
+
+Usage::
+
+    uv run python bench/intake_bench.py [--clients 50] [--posts-per-client 40] \
+        [--batch-records 50000] [--import-records 50000] [--out bench/results/intake.json]
+
+Starts Kafka, the store and intake only (the downstream consumers would compete for the
+same two cores), with one clerk account per client, and sends generated records
+(``hotich generate``'s generator). Every 202/200 counted here means the record's event
+was acknowledged by Kafka with ``acks=all``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hotich_local import accounts, stack
+from hotich_local.synth import GenerationConfig, generate
+
+PASSWORD = "bench-password"
+
+
+def _records(total: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Structurally valid records with unique register coordinates (bench run id in the book)."""
+    run = uuid.uuid4().hex[:6]
+    for item in generate(GenerationConfig(seed=seed, total=total, province_level=0)):
+        if item["truth"]["malformed"]:
+            continue
+        record = dict(item["record"])
+        record["source"] = "manual"
+        record["book_number"] = f"{record['book_number']}-{run}"
+        yield record
+
+
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User+system CPU seconds each process (and its children) has used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (
+                int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            ) / ticks
+        except OSError:
+            used[name] = 0.0
+    return used
+
+
+async def _measured(pids: dict[str, int], phase: Any) -> dict[str, Any]:
+    before = _cpu_seconds(pids)
+    result: dict[str, Any] = await phase
+    after = _cpu_seconds(pids)
+    result["cpu_s"] = {n: round(after[n] - before[n], 1) for n in pids}
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _login(client: httpx.AsyncClient, username: str) -> str:
+    response = await client.post(
+        "/v1/auth/token", data={"username": username, "password": PASSWORD}
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+async def single_posts(
+    url: str, tokens: list[str], posts: int, records: Iterator[dict[str, Any]]
+) -> dict[str, Any]:
+    """``len(tokens)`` clients, each posting ``posts`` records one after another."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    bodies = [[next(records) for _ in range(posts)] for _ in tokens]
+    limits = httpx.Limits(max_connections=len(tokens) + 10)
+
+    async def client_loop(token: str, mine: list[dict[str, Any]]) -> None:
+        async with httpx.AsyncClient(
+            base_url=url, limits=limits, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            for body in mine:
+                started = time.perf_counter()
+                response = await client.post(
+                    "/v1/records", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+                )
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(t, b) for t, b in zip(tokens, bodies, strict=True)))
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": len(tokens),
+        "requests": len(latencies),
+        "statuses": statuses,
+        "elapsed_s": round(elapsed, 2),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+    }
+
+
+async def batches(
+    url: str, tokens: list[str], total: int, size: int, records: Iterator[dict[str, Any]]
+) -> dict[str, Any]:
+    """Batches of ``size`` records from ``len(tokens)`` clients in parallel."""
+    queue: list[list[dict[str, Any]]] = []
+    for _ in range(total // size):
+        queue.append([{"record": next(records)} for _ in range(size)])
+    created = 0
+
+    async def client_loop(token: str) -> None:
+        nonlocal created
+        async with httpx.AsyncClient(
+            base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            while queue:
+                items = queue.pop()
+                response = await client.post("/v1/records/batch", json={"items": items})
+                response.raise_for_status()
+                created += response.json()["counts"].get("created", 0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(t) for t in tokens))
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": len(tokens),
+        "batch_size": size,
+        "records": created,
+        "elapsed_s": round(elapsed, 2),
+        "records_per_s": round(created / elapsed, 1),
+    }
+
+
+async def bulk_import(
+    url: str, token: str, total: int, records: Iterator[dict[str, Any]]
+) -> dict[str, Any]:
+    """One streamed NDJSON import of ``total`` records."""
+    payload = [
+        (json.dumps(next(records), ensure_ascii=False) + "\n").encode() for _ in range(total)
+    ]
+
+    async def body() -> Any:
+        for start in range(0, len(payload), 1000):
+            yield b"".join(payload[start : start + 1000])
+
+    async with httpx.AsyncClient(
+        base_url=url, timeout=600, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        started = time.perf_counter()
+        response = await client.post("/v1/imports", content=body())
+        elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    summary = response.json()
+    return {
+        "records": summary["submitted"],
+        "errors": summary["error_count"],
+        "elapsed_s": round(elapsed, 2),
+        "records_per_s": round(summary["submitted"] / elapsed, 1),
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Start broker, store and intake; run the three measurements; stop."""
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}
+    }
+    records = _records(
+        args.clients * args.posts_per_client + args.batch_records + args.import_records + 5000,
+        seed=args.seed,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        config = stack.StackConfig.load(str(Path(tmp) / "home"), free_ports=True)
+        config.only = ("intake",)
+        state = await stack.up(config, echo=print)
+        results["broker"] = f"{state.broker} {state.broker_version}"
+        try:
+            names = [f"clerk{i:03d}" for i in range(args.clients)]
+            for name in names:
+                await accounts.create(
+                    state.mongodb_url,
+                    name,
+                    PASSWORD,
+                    "25459",
+                    "clerk",
+                    database=config.intake_database(),
+                )
+            url = state.urls["intake"]
+            async with httpx.AsyncClient(base_url=url) as client:
+                tokens = [await _login(client, n) for n in names]
+            await single_posts(url, tokens[:5], 10, records)  # warm-up
+            pids = state.pids
+            results["single_post"] = await _measured(
+                pids, single_posts(url, tokens, args.posts_per_client, records)
+            )
+            print(json.dumps(results["single_post"]))
+            results["batch"] = await _measured(
+                pids, batches(url, tokens[:4], args.batch_records, 1000, records)
+            )
+            print(json.dumps(results["batch"]))
+            results["import"] = await _measured(
+                pids, bulk_import(url, tokens[0], args.import_records, records)
+            )
+            print(json.dumps(results["import"]))
+            info = stack.status(config)
+            results["rss_mb_after"] = {n: p["rss_mb"] for n, p in info["processes"].items()}
+        finally:
+            stack.down(config)
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--posts-per-client", type=int, default=40)
+    parser.add_argument("--batch-records", type=int, default=50_000)
+    parser.add_argument("--import-records", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/intake.json"))
+    arguments = parser.parse_args()
+    outcome = asyncio.run(main(arguments))
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(outcome, indent=2) + "\n")
+    print(json.dumps(outcome, indent=2))
