@@ -131,8 +131,9 @@ async def test_out_of_scope_and_exact_duplicate_are_rejected_with_reasons(
         # Distinct Idempotency-Keys say "two submissions" (without keys, the second POST
         # of the same register entry would be taken as a retry of the first).
         for n, body in enumerate((original, original, out_of_scope)):
-            response = await intake.post("/v1/records", json=body,
-                                         headers={"Idempotency-Key": f"{entry}-{n}"})
+            response = await intake.post(
+                "/v1/records", json=body, headers={"Idempotency-Key": f"{entry}-{n}"}
+            )
             assert response.status_code == 202, response.text
             ids.append(response.json()["record_id"])
 

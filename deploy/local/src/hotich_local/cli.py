@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from hotich_local import stack
+from hotich_local.dlq import dlq_app
 from hotich_local.revalidate import revalidate_app
 from hotich_local.synth.cli import generate_app
 
@@ -27,6 +28,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(infra_app, name="infra")
 app.add_typer(generate_app, name="generate")
 app.add_typer(revalidate_app, name="revalidate")
+app.add_typer(dlq_app, name="dlq")
 
 HomeOpt = Annotated[
     str | None,
@@ -58,6 +60,13 @@ def up(
             help="Comma-separated services to start (default: all), e.g. intake,reporting."
         ),
     ] = None,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Instances of a service, e.g. --scale validation=3 (repeatable, or "
+            "validation=3,dedup=2). On a running stack, starts or stops instances."
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
     # Readiness polling expects refused connections; aiokafka would log each one.
@@ -67,6 +76,10 @@ def up(
     )
     if only:
         config.only = tuple(name.strip() for name in only.split(",") if name.strip())
+    try:
+        config.scale = stack.parse_scale(",".join(scale or []))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scale") from exc
     try:
         state = asyncio.run(stack.up(config, echo=lambda m: typer.echo(m, err=True)))
     except stack.StackError as exc:
@@ -191,3 +204,28 @@ def infra_fetch() -> None:
 
     path = kafka.fetch_if_possible(echo=lambda m: typer.echo(m, err=True))
     typer.echo(str(path) if path else "java or mvn missing: the local stack will use tansu")
+
+
+@app.command("groups")
+def groups(
+    kafka: Annotated[
+        str | None,
+        typer.Option(envvar="HOTICH_KAFKA_BOOTSTRAP", help="Kafka (default: the local stack's)."),
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="Only this group (repeatable).")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show hotich's consumer groups: members, their partitions, and lag per topic."""
+    from hotich_local import groups as consumer_groups
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    state = stack.read_state(stack.StackConfig.load(home))
+    bootstrap = kafka or (state.kafka if state is not None else "127.0.0.1:9092")
+    found = asyncio.run(consumer_groups.describe_groups(bootstrap, group_ids=group or None))
+    if as_json:
+        typer.echo(json.dumps([g.as_dict() for g in found], indent=2))
+    else:
+        typer.echo(consumer_groups.render(found))

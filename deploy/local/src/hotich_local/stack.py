@@ -5,6 +5,14 @@
 the services, waits until each answers ``/health/ready`` and writes ``state.json`` in the
 home directory, which ``down`` and ``status`` read. Data lives under ``<home>/data`` and
 survives ``down`` / ``up``.
+
+A service can run as several instances (``hotich up --scale validation=3``): the first is
+named after the service (``validation``, its usual port and log), the others
+``validation-2``, ``validation-3`` with ports of their own (the service's port + 100 per
+instance, or free ports for tests) and logs ``logs/validation-2.log``. Each gets
+``HOTICH_INSTANCE_ID`` = its number, so its Kafka client id is ``hotich-validation-2``.
+Instances of a consumer service share its consumer group, so Kafka spreads the topic's
+partitions over them. ``up --scale`` on a running stack starts or stops instances.
 """
 
 from __future__ import annotations
@@ -45,6 +53,10 @@ DEFAULT_PORTS = {
     "dedup": 8012,
     "export": 8013,
 }
+NOT_SCALABLE = frozenset({"national_sandbox"})
+"""One SQLite file: the sandbox runs as one process."""
+INSTANCE_PORT_STEP = 100
+"""Instance ``n`` of a service listens on the service's port + (n - 1) * this."""
 
 
 class StackError(RuntimeError):
@@ -64,10 +76,26 @@ class StackConfig:
     ready_timeout_s: float = 120.0
     only: tuple[str, ...] = ()
     """Start only these services (empty: all); benchmarks and partial deployments."""
+    scale: dict[str, int] = field(default_factory=dict)
+    """Instances per service (absent: 1), e.g. ``{"validation": 3}``."""
+    free_ports: bool = False
+    """Extra instances take free ports instead of ``port + 100 * (n - 1)``."""
 
     def selected(self) -> list[tuple[str, str, str]]:
         """The services to start, in order."""
         return [s for s in SERVICES if not self.only or s[0] in self.only]
+
+    def instances_of(self, name: str) -> int:
+        """How many instances of service ``name`` to run."""
+        return self.scale.get(name, 1)
+
+    def instance_port(self, name: str, index: int) -> int:
+        """HTTP port of instance ``index`` (1-based) of service ``name``."""
+        if index == 1:
+            return self.ports[name]
+        if self.free_ports:
+            return procs.free_port()
+        return self.ports[name] + INSTANCE_PORT_STEP * (index - 1)
 
     @classmethod
     def load(
@@ -94,6 +122,7 @@ class StackConfig:
             external_mongodb=external_mongodb,
             ports=ports,
             database_prefix=database_prefix,
+            free_ports=free_ports,
         )
 
     @property
@@ -140,6 +169,39 @@ class StackState:
     pids: dict[str, int]
     intake_database: str
     started_at: float = field(default_factory=time.time)
+    instances: dict[str, list[str]] = field(default_factory=dict)
+    """Process names of each service's instances: ``{"validation": ["validation",
+    "validation-2"]}`` (their pids and URLs are under those names)."""
+
+
+def instance_name(service: str, index: int) -> str:
+    """``validation`` for the first instance, ``validation-2`` for the second, ..."""
+    return service if index == 1 else f"{service}-{index}"
+
+
+def parse_scale(spec: str | None) -> dict[str, int]:
+    """Parse ``validation=3,dedup=2`` into instance counts.
+
+    Raises:
+        ValueError: an unknown or unscalable service, or a count below 1.
+    """
+    counts: dict[str, int] = {}
+    known = {name for name, _, _ in SERVICES}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, count = item.partition("=")
+        name = name.strip()
+        if not sep or not count.strip().isdigit():
+            raise ValueError(f"{item.strip()!r}: write SERVICE=COUNT, e.g. validation=3")
+        if name not in known:
+            raise ValueError(f"unknown service {name!r} (one of {', '.join(sorted(known))})")
+        if name in NOT_SCALABLE:
+            raise ValueError(f"{name} runs as a single process")
+        if int(count) < 1:
+            raise ValueError(f"{name}: at least one instance")
+        counts[name] = int(count)
+    return counts
 
 
 def read_state(config: StackConfig) -> StackState | None:
@@ -169,6 +231,8 @@ async def up(config: StackConfig, echo: Echo = lambda _: None) -> StackState:
     """
     existing = read_state(config)
     if existing is not None and all(procs.is_running(p) for p in existing.pids.values()):
+        if config.scale:
+            return await rescale(config, existing, echo)
         echo("already running")
         return existing
     logs = config.home / "logs"
@@ -184,7 +248,9 @@ async def up(config: StackConfig, echo: Echo = lambda _: None) -> StackState:
         )
         if created:
             echo(f"created topics: {', '.join(created)}")
-        urls = await _start_services(config, bootstrap, mongodb_url, data, logs, pids, echo)
+        urls, instances = await _start_services(
+            config, bootstrap, mongodb_url, data, logs, pids, echo
+        )
     except (TimeoutError, RuntimeError, OSError, httpx.HTTPError) as exc:
         for pid in reversed(list(pids.values())):
             procs.stop(pid)
@@ -199,10 +265,79 @@ async def up(config: StackConfig, echo: Echo = lambda _: None) -> StackState:
         urls=urls,
         pids=pids,
         intake_database=f"{config.database_prefix}intake",
+        instances=instances,
     )
-    config.state_file.write_text(json.dumps(asdict(state), indent=2))
+    _write_state(config, state)
     echo(f"healthy after {time.monotonic() - started:.1f}s")
     return state
+
+
+def _write_state(config: StackConfig, state: StackState) -> None:
+    config.state_file.write_text(json.dumps(asdict(state), indent=2))
+
+
+async def rescale(
+    config: StackConfig, state: StackState, echo: Echo = lambda _: None
+) -> StackState:
+    """Start or stop instances of a running stack's services to match ``config.scale``.
+
+    New instances join their service's consumer group (Kafka rebalances the partitions);
+    stopped ones leave it on SIGTERM. The first instance is never stopped.
+
+    Raises:
+        StackError: a new instance did not become ready (it is stopped again).
+    """
+    data, logs = Path(state.home) / "data", Path(state.home) / "logs"
+    modules = {name: (module, prefix) for name, module, prefix in SERVICES}
+    for service, wanted in config.scale.items():
+        if service not in state.pids:
+            raise StackError(f"{service} is not running in this stack")
+        names = list(state.instances.get(service) or [service])
+        while len(names) > wanted:
+            victim = names.pop()
+            procs.stop(state.pids.pop(victim))
+            state.urls.pop(victim, None)
+            echo(f"stopped {victim}")
+        started: list[str] = []
+        try:
+            while len(names) < wanted:
+                index = _next_index(service, names)
+                module, prefix = modules[service]
+                name, url = _start_instance(
+                    config,
+                    service,
+                    module,
+                    prefix,
+                    index,
+                    state.kafka,
+                    state.mongodb_url,
+                    data,
+                    logs,
+                    state.pids,
+                )
+                names.append(name)
+                started.append(name)
+                state.urls[name] = url
+            for name in started:
+                await _wait_service(config, name, state.urls[name], state.pids[name], logs)
+        except (TimeoutError, OSError, StackError) as exc:
+            for name in started:
+                procs.stop(state.pids.pop(name))
+                state.urls.pop(name, None)
+                names.remove(name)
+            state.instances[service] = names
+            _write_state(config, state)
+            raise StackError(str(exc)) from exc
+        if started:
+            echo(f"started {', '.join(started)}")
+        state.instances[service] = names
+    _write_state(config, state)
+    return state
+
+
+def _next_index(service: str, names: list[str]) -> int:
+    taken = {1 if n == service else int(n.rsplit("-", 1)[1]) for n in names}
+    return next(i for i in range(1, len(taken) + 2) if i not in taken)
 
 
 async def _start_broker(
@@ -277,6 +412,30 @@ def service_env(
     return env
 
 
+def _start_instance(
+    config: StackConfig,
+    service: str,
+    module: str,
+    prefix: str,
+    index: int,
+    bootstrap: str,
+    mongodb_url: str,
+    data: Path,
+    logs: Path,
+    pids: dict[str, int],
+) -> tuple[str, str]:
+    """Start instance ``index`` of ``service``; return its process name and base URL."""
+    name = instance_name(service, index)
+    port = config.instance_port(service, index)
+    if procs.port_open(port):
+        raise StackError(f"port {port} for {name} is taken")
+    env = service_env(config, prefix, service, bootstrap, mongodb_url, data)
+    env[f"{prefix}HTTP_PORT"] = str(port)
+    env["HOTICH_INSTANCE_ID"] = str(index)
+    pids[name] = procs.start([sys.executable, "-m", module], log_path=logs / f"{name}.log", env=env)
+    return name, f"http://127.0.0.1:{port}"
+
+
 async def _start_services(
     config: StackConfig,
     bootstrap: str,
@@ -285,21 +444,21 @@ async def _start_services(
     logs: Path,
     pids: dict[str, int],
     echo: Echo,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, list[str]]]:
     urls: dict[str, str] = {}
-    for name, module, prefix in config.selected():
-        port = config.ports[name]
-        if procs.port_open(port):
-            raise StackError(f"port {port} for {name} is taken")
-        env = service_env(config, prefix, name, bootstrap, mongodb_url, data)
-        pids[name] = procs.start(
-            [sys.executable, "-m", module], log_path=logs / f"{name}.log", env=env
-        )
-        urls[name] = f"http://127.0.0.1:{port}"
-    echo(f"started {', '.join(n for n, _, _ in config.selected())}; waiting for health")
-    for name, _, _ in config.selected():
-        await _wait_service(config, name, urls[name], pids[name], logs)
-    return urls
+    instances: dict[str, list[str]] = {}
+    for service, module, prefix in config.selected():
+        count = 1 if service in NOT_SCALABLE else config.instances_of(service)
+        for index in range(1, count + 1):
+            name, url = _start_instance(
+                config, service, module, prefix, index, bootstrap, mongodb_url, data, logs, pids
+            )
+            urls[name] = url
+            instances.setdefault(service, []).append(name)
+    echo(f"started {', '.join(urls)}; waiting for health")
+    for name, url in urls.items():
+        await _wait_service(config, name, url, pids[name], logs)
+    return urls, instances
 
 
 async def _wait_service(config: StackConfig, name: str, url: str, pid: int, logs: Path) -> None:
@@ -338,6 +497,7 @@ def status(config: StackConfig) -> dict[str, Any]:
             "pid": pid,
             "running": procs.is_running(pid),
             "rss_mb": round((procs.rss_bytes(pid) or 0) / 2**20, 1),
+            **({"url": state.urls[name]} if name in state.urls else {}),
         }
         for name, pid in state.pids.items()
     }
@@ -350,6 +510,7 @@ def status(config: StackConfig) -> dict[str, Any]:
         "mongodb": state.mongodb_url,
         "store": state.store,
         "processes": processes,
+        "instances": state.instances or {name: [name] for name in state.urls},
     }
 
 

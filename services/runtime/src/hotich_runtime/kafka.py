@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -130,13 +131,20 @@ class EventPublisher:
 
 @dataclass(frozen=True)
 class BatchSubscription(Generic[E]):
-    """One consumer group reading one topic and handing decoded batches to a use case."""
+    """One consumer group reading one topic and handing decoded batches to a use case.
+
+    ``also`` names more topics the same consumer reads (``model`` must then decode the
+    messages of every one of them): a batch mixes their messages, which lets a consumer
+    of several topics (reporting) apply what belongs together at once, with one group
+    member instead of one per topic.
+    """
 
     topic: str
     group_id: str
     model: type[E] | TypeAdapter[E]
     handle: Callable[[Sequence[E]], Awaitable[object]]
     retry_for_seconds: float = 60.0
+    also: tuple[str, ...] = ()
 
 
 def _decode(model: Any, value: bytes) -> Any:
@@ -204,7 +212,8 @@ def subscribe(
                 pairs.append((record, _decode(subscription.model, record.value or b"")))
             except ValidationError as exc:
                 await dead_letter(record, exc)
-        metrics.EVENTS_CONSUMED.labels(subscription.topic, group).inc(len(pairs))
+        for topic, count in Counter(record.topic for record, _ in pairs).items():
+            metrics.EVENTS_CONSUMED.labels(topic, group).inc(count)
         if pairs:
             async for attempt in AsyncRetrying(
                 retry=retry_if_not_exception_type(PermanentError),
@@ -220,6 +229,7 @@ def subscribe(
 
     broker.subscriber(
         subscription.topic,
+        *subscription.also,
         group_id=group,
         batch=True,
         max_records=settings.consumer_max_records,

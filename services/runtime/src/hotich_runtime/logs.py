@@ -48,3 +48,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "pymongo", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # FastStream's "faststream" logger (the parent of the brokers' loggers) writes
+    # coloured text through a handler of its own and does not propagate: route it
+    # through the JSON handler like every other logger.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers[:] = []
+    faststream.propagate = True

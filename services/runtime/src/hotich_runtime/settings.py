@@ -9,6 +9,7 @@ Kafka and MongoDB; a prefixed variable overrides them for one service.
 from __future__ import annotations
 
 import os
+import socket
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
@@ -36,6 +37,6 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     log_level: str = "INFO"
     instance_id: str = Field(
-        default_factory=lambda: _env("HOTICH_INSTANCE_ID", str(os.getpid())),
+        default_factory=lambda: _env("HOTICH_INSTANCE_ID", f"{socket.gethostname()}-{os.getpid()}"),
         description="Tells instances of one service apart in logs and metrics.",
     )

@@ -1,0 +1,42 @@
+"""A local stack with two validation instances, for the scaling and log tests.
+
+Package-scoped: it stops when the last test of ``tests/deploy`` is done, before the
+end-to-end tests start theirs. Stacks on one broker share topics and consumer groups,
+so two at once would split each other's partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotich_local import stack
+
+VALIDATION_INSTANCES = 2
+
+
+@pytest.fixture(scope="package")
+def scaled_config(
+    kafka_bootstrap: str, mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> stack.StackConfig:
+    home: Path = tmp_path_factory.mktemp("hotich-scaled")
+    config = stack.StackConfig.load(
+        str(home),
+        external_kafka=kafka_bootstrap,
+        external_mongodb=mongodb_url,
+        free_ports=True,
+        database_prefix=f"deploy_{home.name}_",
+    )
+    config.scale = {"validation": VALIDATION_INSTANCES}
+    return config
+
+
+@pytest.fixture(scope="package")
+async def scaled_stack(scaled_config: stack.StackConfig) -> AsyncIterator[stack.StackState]:
+    state = await stack.up(scaled_config)
+    try:
+        yield state
+    finally:
+        stack.down(scaled_config)
