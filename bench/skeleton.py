@@ -51,6 +51,13 @@ async def _token(state: stack.StackState, config: stack.StackConfig) -> str:
 
 async def _one_record(intake: httpx.AsyncClient, reporting: httpx.AsyncClient, n: int) -> float:
     body = example_record(RecordType.BIRTH, entry_number=f"{n}{uuid.uuid4().int % 10**6}")
+    # A different child each time: the same child entered twice is a probable duplicate.
+    details = body["details"]
+    details["child"] = {
+        **details["child"],
+        "full_name": f"Nguyễn Văn Thử {n} {uuid.uuid4().hex[:6]}",
+        "date_of_birth": f"2010-0{1 + n % 9}-{10 + n % 18}",
+    }
     before = (
         (await reporting.get("/v1/progress")).json()["units"].get("25459", {}).get("exported", 0)
     )

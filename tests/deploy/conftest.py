@@ -1,12 +1,13 @@
 """A local stack with two validation instances, for the scaling and log tests.
 
-Package-scoped: it stops when the last test of ``tests/deploy`` is done, before the
-end-to-end tests start theirs. Stacks on one broker share topics and consumer groups,
-so two at once would split each other's partitions.
+Package-scoped, with a broker of its own (unless ``HOTICH_TEST_KAFKA_BOOTSTRAP`` names
+one): stacks on one broker share topics and consumer groups, and a fresh group reads
+the events earlier tests published on the same topic names.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,13 +19,11 @@ VALIDATION_INSTANCES = 2
 
 
 @pytest.fixture(scope="package")
-def scaled_config(
-    kafka_bootstrap: str, mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> stack.StackConfig:
+def scaled_config(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> stack.StackConfig:
     home: Path = tmp_path_factory.mktemp("hotich-scaled")
     config = stack.StackConfig.load(
         str(home),
-        external_kafka=kafka_bootstrap,
+        external_kafka=os.environ.get("HOTICH_TEST_KAFKA_BOOTSTRAP"),
         external_mongodb=mongodb_url,
         free_ports=True,
         database_prefix=f"deploy_{home.name}_",

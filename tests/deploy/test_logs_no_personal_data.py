@@ -31,6 +31,10 @@ RECORD_KEYS = ("record_id", "event_id")
 """A log line with one of these names a record or an event: it needs a correlation id."""
 
 
+THIRD_PARTY_LOGS = {"broker", "store"}
+"""Logs of processes hotich starts but does not write (JSON is our services' rule)."""
+
+
 def _person_values(tag: int) -> dict[str, str]:
     """Distinctive values, different on every run (so an older run's logs cannot match)."""
     digits = f"{tag:06d}"
@@ -141,6 +145,8 @@ async def test_logs_hold_no_names_birth_dates_or_identity_numbers(
         text = path.read_text(encoding="utf-8", errors="replace")
         leaked = sorted(s for s in secrets if s in text)
         assert not leaked, f"{path.name} holds personal data: {leaked}"
+        if path.stem in THIRD_PARTY_LOGS:
+            continue  # Kafka's and the store's own formats; searched above all the same
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -153,4 +159,5 @@ async def test_logs_hold_no_names_birth_dates_or_identity_numbers(
             if any(key in entry_json for key in RECORD_KEYS):
                 assert entry_json.get("correlation_id"), f"{path.name}:{number}: {line[:200]}"
             lines_seen += 1
-    assert lines_seen >= len(files), "every service logs at least its start"
+    own = [f for f in files if f.stem not in THIRD_PARTY_LOGS]
+    assert lines_seen >= len(own), "every service logs at least its start"

@@ -1,8 +1,14 @@
-"""A running stack for end-to-end tests: the real services as processes, over the
-broker and store the infra fixtures chose."""
+"""A running stack for end-to-end tests: the real services as processes.
+
+The stack starts a broker of its own (real Kafka where Java is present) unless
+``HOTICH_TEST_KAFKA_BOOTSTRAP`` names one: the session's shared broker carries events
+other tests published on the same topic names, and a fresh consumer group reads a
+topic from its beginning, so the pipeline would process them too.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,12 +19,12 @@ from hotich_local import stack
 
 @pytest.fixture(scope="session")
 async def running_stack(
-    kafka_bootstrap: str, mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
+    mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[stack.StackState]:
     home: Path = tmp_path_factory.mktemp("hotich-home")
     config = stack.StackConfig.load(
         str(home),
-        external_kafka=kafka_bootstrap,
+        external_kafka=os.environ.get("HOTICH_TEST_KAFKA_BOOTSTRAP"),
         external_mongodb=mongodb_url,
         free_ports=True,
         database_prefix=f"e2e_{home.name}_",

@@ -6,16 +6,20 @@ from fastapi import FastAPI
 
 from hotich_dedup import bootstrap
 from hotich_dedup.config import DedupSettings
+from hotich_dedup.entrypoints.api import router
 from hotich_runtime.app import run, service_app
 
 
 def create_app(settings: DedupSettings | None = None) -> FastAPI:
-    """Return the dedup service app."""
+    """Return the dedup service app: the consumer, and the review API."""
     return service_app(
         name="dedup",
         settings=settings or DedupSettings(),
         setup=bootstrap.setup,
-        description="Finds duplicate records (phát hiện trùng lặp).",
+        teardown=bootstrap.teardown,
+        routers=[router],
+        title="hotich dedup",
+        description="Finds duplicate records (phát hiện trùng lặp) and serves their review.",
     )
 
 

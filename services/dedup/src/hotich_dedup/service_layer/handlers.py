@@ -1,26 +1,51 @@
-"""Use cases of the dedup service."""
+"""Use case of the dedup consumer: decide accepted / duplicate suspected / rejected.
+
+For each valid record version of a batch, in order:
+
+1. **Repeat?** A decision kept for the same record version is published again (same
+   event id for the same cause, so downstream drops the copy); a re-validation (a new
+   cause for the same version) gets the same decision, or the review's outcome.
+2. **Exact** (trùng chính xác): the register key (authority, book, entry number, type)
+   is claimed as a unique id in the store. The loser is rejected ``duplicate_exact``
+   with the owner's id. A new version whose key changed releases its old key first.
+3. **Probable** (nghi trùng): the version's match profile is written to the store
+   *before* the candidates are read (insert, then query). Of two near-identical records
+   handled at the same moment by two instances, the one that reads second sees the
+   other; in a true race both may see each other and both are flagged: never neither.
+   Within a batch, a record is compared only with those before it.
+4. The decisions are kept, then the events are published (the runtime commits the
+   offsets after that), so a crash anywhere repeats work but never changes an outcome.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from hotich_contracts import topics
-from hotich_contracts.envelope import reaction_to
+from hotich_contracts.envelope import reaction_to, utcnow
 from hotich_contracts.events import (
+    DuplicateCandidate,
+    DuplicateResolution,
     RecordDeduplicated,
     RecordDeduplicatedPayload,
     RecordStatus,
     RecordValidated,
 )
 from hotich_contracts.reasons import Reason, ReasonCode
-from hotich_contracts.records import natural_key
-from hotich_dedup.service_layer.ports import ExactKeyIndex
+from hotich_dedup.domain.matching import Match, find_matches, pair_id
+from hotich_dedup.domain.model import STAGE, Decision, RecordState, ReviewState, register_key
+from hotich_dedup.domain.profile import MatchProfile, build_profile
+from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules
+from hotich_dedup.service_layer.ports import DedupStore
 from hotich_runtime.ports import Publisher
 
-STAGE = "deduplicated"
+__all__ = ["deduplicate", "exact_duplicate_reason", "outcome_event", "probable_duplicate_reason"]
 
 
-def _exact_duplicate_reason(original_id: str) -> Reason:
+def exact_duplicate_reason(original_id: str) -> Reason:
+    """The reason of a record rejected as an exact duplicate of ``original_id``."""
     return Reason(
         code=ReasonCode.DUPLICATE_EXACT,
         message_vi=(
@@ -35,31 +60,243 @@ def _exact_duplicate_reason(original_id: str) -> Reason:
     )
 
 
-async def deduplicate(
-    events: Sequence[RecordValidated], *, keys: ExactKeyIndex, publisher: Publisher
-) -> list[RecordDeduplicated]:
-    """Decide accepted / rejected-as-exact-duplicate for the valid records of a batch.
+def probable_duplicate_reason(original_id: str) -> Reason:
+    """The reason of a record a reviewer confirmed as a duplicate of ``original_id``."""
+    return Reason(
+        code=ReasonCode.DUPLICATE_PROBABLE,
+        message_vi=(
+            "Cán bộ xem xét xác nhận bản ghi đăng ký lại cùng một sự kiện hộ tịch đã nhập "
+            f"(bản ghi gốc {original_id})."
+        ),
+        message_en=(
+            "A reviewer confirmed that this record registers again an event already entered "
+            f"(original record {original_id})."
+        ),
+        related_record_id=original_id,
+    )
 
-    Rejected records are not dedup's business and pass by. Repeats of an event give the
-    same outcome with the same event id, so downstream drops them.
+
+def _candidates(decision: Decision) -> list[DuplicateCandidate]:
+    return [
+        DuplicateCandidate(
+            record_id=m.record_id, score=m.score, matched_fields=list(m.matched_fields)
+        )
+        for m in decision.candidates
+    ]
+
+
+def outcome_event(cause: RecordValidated, decision: Decision) -> RecordDeduplicated:
+    """The event dedup publishes for ``cause`` given its decision.
+
+    For the cause it was decided for: the decision as taken (the same event id each
+    time). For a later cause on the same version (re-validation): the review's outcome
+    when the suspicion was resolved since.
+    """
+    status, reasons, review = decision.status, list(decision.reasons), None
+    if decision.review is not None and cause.event_id != decision.cause_event_id:
+        review = decision.review
+        if review.resolution == DuplicateResolution.DISTINCT:
+            status, reasons = RecordStatus.ACCEPTED, []
+        else:
+            status = RecordStatus.REJECTED
+            reasons = [probable_duplicate_reason(review.duplicate_of or "")]
+    assert status in (
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+        RecordStatus.REJECTED,
+    )
+    return RecordDeduplicated(
+        **reaction_to(cause, stage=STAGE, actor="service:dedup"),
+        payload=RecordDeduplicatedPayload(
+            status=status,
+            phase=cause.payload.phase,
+            candidates=_candidates(decision),
+            reasons=reasons,
+            record=cause.payload.record,
+            review=review,
+        ),
+    )
+
+
+def _waves(events: Sequence[RecordValidated]) -> list[list[RecordValidated]]:
+    """Cut a batch, in order, into runs holding at most one version of each record."""
+    waves: list[list[RecordValidated]] = [[]]
+    seen: set[str] = set()
+    for event in events:
+        if event.record_id in seen:
+            waves.append([])
+            seen.clear()
+        seen.add(event.record_id)
+        waves[-1].append(event)
+    return [wave for wave in waves if wave]
+
+
+@dataclass
+class _Wave:
+    """Working state of one wave."""
+
+    events: list[RecordValidated]
+    keys: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, MatchProfile] = field(default_factory=dict)
+
+
+async def _decide(
+    events: list[RecordValidated], store: DedupStore, rules: MatchRules
+) -> list[RecordDeduplicated]:
+    kept = await store.decisions([(e.record_id, e.record_version) for e in events])
+    fresh = [e for e in events if (e.record_id, e.record_version) not in kept]
+    decided: dict[str, Decision] = {}
+    if fresh:
+        decided = await _decide_fresh(fresh, store, rules)
+    outcomes = []
+    for event in events:
+        decision = kept.get((event.record_id, event.record_version)) or decided[event.record_id]
+        outcomes.append(outcome_event(event, decision))
+    return outcomes
+
+
+async def _decide_fresh(
+    fresh: list[RecordValidated], store: DedupStore, rules: MatchRules
+) -> dict[str, Decision]:
+    wave = _Wave(fresh)
+    states = await store.states([e.record_id for e in fresh])
+    # A version older than the one held (replayed from far back) is decided read-only.
+    current = [
+        e for e in fresh if (s := states.get(e.record_id)) is None or s.version <= e.record_version
+    ]
+    stale = [e for e in fresh if e not in current]
+    wave.keys = {e.record_id: register_key(e.payload.record) for e in fresh}
+    releases = [
+        (held.register_key, e.record_id)
+        for e in current
+        if (held := states.get(e.record_id)) is not None
+        and held.register_key != wave.keys[e.record_id]
+    ]
+    await store.release_keys(releases)
+    owners = dict(await store.claim_keys([(wave.keys[e.record_id], e.record_id) for e in current]))
+    owners.update(await store.key_owners([wave.keys[e.record_id] for e in stale]))
+    exact = {
+        e.record_id: owner
+        for e in fresh
+        if (owner := owners.get(wave.keys[e.record_id], e.record_id)) != e.record_id
+    }
+    for event in fresh:
+        if event.record_id in exact:
+            continue
+        profile = build_profile(
+            event.payload.record,
+            record_id=event.record_id,
+            version=event.record_version,
+            unit_code=event.unit_code,
+        )
+        if profile is not None:
+            wave.profiles[event.record_id] = profile
+    await store.save_states(
+        [
+            RecordState(
+                record_id=e.record_id,
+                version=e.record_version,
+                register_key=wave.keys[e.record_id],
+                profile=wave.profiles.get(e.record_id),
+                active=e.record_id not in exact,
+            )
+            for e in current
+        ]
+    )
+    matches = await _probable(wave, store, rules)
+    now = utcnow()
+    decisions: dict[str, Decision] = {}
+    for event in fresh:
+        rid = event.record_id
+        profile = wave.profiles.get(rid)
+        found = matches.get(rid, [])
+        base = Decision(
+            record_id=rid,
+            version=event.record_version,
+            cause_event_id=event.event_id,
+            status=RecordStatus.ACCEPTED,
+            phase=event.payload.phase,
+            unit_code=event.unit_code,
+            record_type=event.payload.record.record_type.value,
+            correlation_id=event.correlation_id,
+            decided_at=now,
+            fingerprint=profile.fingerprint if profile else None,
+        )
+        if rid in exact:
+            decision = dataclasses.replace(
+                base,
+                status=RecordStatus.REJECTED,
+                reasons=(exact_duplicate_reason(exact[rid]),),
+            )
+        elif found:
+            decision = dataclasses.replace(
+                base,
+                status=RecordStatus.DUPLICATE_SUSPECTED,
+                candidates=tuple(found),
+                record=event.payload.record,
+                review_state=ReviewState.OPEN,
+            )
+        else:
+            decision = base
+        decisions[rid] = decision
+    await store.record_decisions(list(decisions.values()))
+    await store.supersede([(e.record_id, e.record_version) for e in current])
+    return decisions
+
+
+async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[str, list[Match]]:
+    """Score each profile of the wave against the candidates its blocking keys find."""
+    if not wave.profiles:
+        return {}
+    keys = sorted({k for p in wave.profiles.values() for k in p.blocking_keys})
+    found = await store.candidates(keys)
+    by_key: dict[str, list[MatchProfile]] = {}
+    for candidate in found:
+        for key in candidate.blocking_keys:
+            by_key.setdefault(key, []).append(candidate)
+    position = {e.record_id: i for i, e in enumerate(wave.events)}
+    pools: dict[str, list[MatchProfile]] = {}
+    for rid, profile in wave.profiles.items():
+        pool: dict[str, MatchProfile] = {}
+        for key in profile.blocking_keys:
+            for candidate in by_key.get(key, ()):
+                later = position.get(candidate.record_id, -1) > position[rid]
+                if candidate.record_id != rid and not later:
+                    pool[candidate.record_id] = candidate
+        pools[rid] = list(pool.values())
+    pairs = sorted({pair_id(rid, c.record_id) for rid, pool in pools.items() for c in pool})
+    marked = await store.distinct_pairs(pairs) if pairs else {}
+
+    def distinct(a: MatchProfile, b: MatchProfile) -> bool:
+        prints = marked.get(pair_id(a.record_id, b.record_id))
+        return (
+            prints is not None
+            and prints.get(a.record_id) == a.fingerprint
+            and prints.get(b.record_id) == b.fingerprint
+        )
+
+    return {
+        rid: find_matches(wave.profiles[rid], pool, rules, distinct=distinct)
+        for rid, pool in pools.items()
+    }
+
+
+async def deduplicate(
+    events: Sequence[RecordValidated],
+    *,
+    store: DedupStore,
+    publisher: Publisher,
+    rules: MatchRules = DEFAULT_RULES,
+) -> list[RecordDeduplicated]:
+    """Decide the valid record versions of a batch and publish the outcomes.
+
+    Records rejected by validation are not dedup's business and pass by. A repeated
+    event gives the same outcome with the same event id, so downstream drops it.
     """
     valid = [e for e in events if e.payload.status == RecordStatus.VALID]
-    claims = [(natural_key(e.payload.record), e.record_id) for e in valid]
-    owners = await keys.claim(claims)
     outcomes: list[RecordDeduplicated] = []
-    for event, (key, _) in zip(valid, claims, strict=True):
-        owner = owners[key]
-        duplicate = owner != event.record_id
-        outcomes.append(
-            RecordDeduplicated(
-                **reaction_to(event, stage=STAGE, actor="service:dedup"),
-                payload=RecordDeduplicatedPayload(
-                    status=RecordStatus.REJECTED if duplicate else RecordStatus.ACCEPTED,
-                    phase=event.payload.phase,
-                    reasons=[_exact_duplicate_reason(owner)] if duplicate else [],
-                    record=event.payload.record,
-                ),
-            )
-        )
+    for wave in _waves(valid):
+        outcomes.extend(await _decide(wave, store, rules))
     await publisher.publish(topics.RECORD_DEDUPLICATED, outcomes)
     return outcomes

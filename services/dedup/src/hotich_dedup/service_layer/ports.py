@@ -1,30 +1,96 @@
-"""Ports of the dedup service."""
+"""Ports of the dedup service: its store, behind one Protocol with an in-memory fake.
+
+The store keeps, per record, the latest state (register key, match profile); per
+register key, the record owning it; per record version, the decision and its review;
+and the pairs reviewers marked distinct. Every write is idempotent, so a batch handled
+twice changes nothing the second time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from hotich_contracts.events import DuplicateReview
+from hotich_dedup.domain.model import Decision, RecordState, ReviewState
+from hotich_dedup.domain.profile import MatchProfile
 
-class ExactKeyIndex(Protocol):
-    """Atomic claim of register coordinates (natural keys) by records.
 
-    The first record to claim a key owns it; the claim is a unique-index insert in the
-    store, so two instances processing the same key at the same moment cannot both win.
+class DedupStore(Protocol):
+    """Dedup's own store (MongoDB in production, a dict in unit tests).
+
+    Raises:
+        RetryableError: from every method when the store is unreachable.
     """
 
-    async def claim(self, claims: Sequence[tuple[str, str]]) -> Mapping[str, str]:
-        """Claim ``(natural_key, record_id)`` pairs; return each key's owning record id."""
+    async def decisions(
+        self, keys: Sequence[tuple[str, int]]
+    ) -> Mapping[tuple[str, int], Decision]:
+        """Return the decisions already taken for ``(record_id, version)`` pairs."""
 
+    async def states(self, record_ids: Sequence[str]) -> Mapping[str, RecordState]:
+        """Return the latest state held for each record."""
 
-class InMemoryExactKeyIndex:
-    """Fake of :class:`ExactKeyIndex` for unit tests."""
+    async def release_keys(self, releases: Sequence[tuple[str, str]]) -> None:
+        """Delete ``(register_key, record_id)`` claims, each only if that record owns it."""
 
-    def __init__(self) -> None:
-        self.owners: dict[str, str] = {}
+    async def claim_keys(self, claims: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        """Claim ``(register_key, record_id)`` pairs; return each key's owner.
 
-    async def claim(self, claims: Sequence[tuple[str, str]]) -> Mapping[str, str]:
-        """Claim keys first-come-first-served."""
-        for key, record_id in claims:
-            self.owners.setdefault(key, record_id)
-        return {key: self.owners[key] for key, _ in claims}
+        The first record to claim a key owns it. The claim is one atomic insert under a
+        unique index: two instances racing on one key cannot both win.
+        """
+
+    async def key_owners(self, keys: Sequence[str]) -> Mapping[str, str]:
+        """Return the owners of ``keys`` (read only)."""
+
+    async def save_states(self, states: Sequence[RecordState]) -> None:
+        """Store each record's state unless a newer version is already stored."""
+
+    async def candidates(self, blocking_keys: Sequence[str]) -> Sequence[MatchProfile]:
+        """Return the active profiles holding any of ``blocking_keys`` (indexed lookup)."""
+
+    async def distinct_pairs(self, pair_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        """Return, for pairs marked distinct, each side's fingerprint when it was marked."""
+
+    async def record_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Keep decisions; one already kept for the same record version is left alone."""
+
+    async def supersede(self, record_versions: Sequence[tuple[str, int]]) -> None:
+        """Close the open reviews of each record's versions older than the one given."""
+
+    async def latest_decision(self, record_id: str) -> Decision | None:
+        """Return the decision on the record's newest version dedup decided on."""
+
+    async def list_suspects(
+        self,
+        *,
+        units: Sequence[str] | None,
+        state: ReviewState | None,
+        limit: int,
+        after: str | None,
+    ) -> Sequence[Decision]:
+        """Suspected duplicates involving ``units`` (None: all), by state, paged by id.
+
+        ``after`` is the ``<record_id>:v<version>`` id of the last item of the previous page.
+        """
+
+    async def claim_review(
+        self, record_id: str, version: int, review: DuplicateReview
+    ) -> Decision | None:
+        """Resolve an open suspicion atomically; None when it is not open any more.
+
+        The decision is marked unpublished until :meth:`mark_published`.
+        """
+
+    async def add_distinct_pairs(self, pairs: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        """Mark pairs distinct, keeping each side's fingerprint (idempotent)."""
+
+    async def deactivate(self, record_id: str, version: int) -> None:
+        """Stop offering the record's profile as a candidate, if it is still that version."""
+
+    async def mark_published(self, record_id: str, version: int) -> None:
+        """Note that the resolving event of a decision was acknowledged."""
+
+    async def unpublished_reviews(self, limit: int) -> Sequence[Decision]:
+        """Resolved decisions whose resolving event may not have been published."""

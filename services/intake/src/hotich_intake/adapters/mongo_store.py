@@ -13,7 +13,12 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from hotich_contracts.envelope import RecordEventBase, utcnow
-from hotich_contracts.events import STAGE_RANK, RecordEntered, RecordEnteredPayload
+from hotich_contracts.events import (
+    STAGE_RANK,
+    RecordEntered,
+    RecordEnteredPayload,
+    resolves_suspicion,
+)
 from hotich_contracts.records import RECORD_ADAPTER
 from hotich_intake.domain.model import Account, RecordView
 from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner, NewRecord
@@ -355,6 +360,18 @@ class MongoRecordStore:
                         "$or": [
                             {"status_version": {"$lt": event.record_version}},
                             {"status_version": event.record_version, "status_rank": {"$lt": rank}},
+                            # a reviewer's resolution replaces the suspicion it resolves
+                            *(
+                                [
+                                    {
+                                        "status_version": event.record_version,
+                                        "status_rank": rank,
+                                        "status": "duplicate_suspected",
+                                    }
+                                ]
+                                if resolves_suspicion(event)
+                                else []
+                            ),
                         ],
                     },
                     {"$set": fields},

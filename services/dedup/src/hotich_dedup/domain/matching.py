@@ -1,0 +1,120 @@
+"""Choosing the probable duplicates of a profile among the candidates its blocking keys found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from hotich_dedup.domain.profile import MatchProfile
+from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules, compare
+
+__all__ = ["Match", "ProfileIndex", "find_matches", "pair_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A candidate that scored as a probable duplicate."""
+
+    record_id: str
+    version: int
+    unit_code: str
+    fingerprint: str
+    score: float
+    points: float
+    matched_fields: tuple[str, ...]
+
+
+def pair_id(a: str, b: str) -> str:
+    """Order-free id of a pair of records (for pairs a reviewer marked distinct)."""
+    return f"{a}|{b}" if a <= b else f"{b}|{a}"
+
+
+DistinctCheck = Callable[[MatchProfile, MatchProfile], bool]
+"""Whether a reviewer marked the two profiles, as they are now, as distinct events."""
+
+
+def _never(_a: MatchProfile, _b: MatchProfile) -> bool:
+    return False
+
+
+def find_matches(
+    profile: MatchProfile,
+    candidates: Iterable[MatchProfile],
+    rules: MatchRules = DEFAULT_RULES,
+    *,
+    distinct: DistinctCheck = _never,
+) -> list[Match]:
+    """Return the candidates that are probable duplicates of ``profile``, best first.
+
+    Candidates of another type, the record itself, and pairs marked distinct (with
+    neither side changed since) are left out; at most ``rules.max_candidates``.
+    """
+    found: list[Match] = []
+    seen: set[str] = set()
+    for other in candidates:
+        if (
+            other.record_id == profile.record_id
+            or other.record_id in seen
+            or other.record_type != profile.record_type
+        ):
+            continue
+        seen.add(other.record_id)
+        result = compare(profile, other, rules)
+        if not result.is_match or distinct(profile, other):
+            continue
+        found.append(
+            Match(
+                record_id=other.record_id,
+                version=other.version,
+                unit_code=other.unit_code,
+                fingerprint=other.fingerprint,
+                score=round(result.score, 4),
+                points=result.points,
+                matched_fields=result.matched_fields,
+            )
+        )
+    found.sort(key=lambda m: (-m.points, m.record_id))
+    return found[: rules.max_candidates]
+
+
+class ProfileIndex:
+    """Active profiles by blocking key, in memory (the store's index, or a benchmark's)."""
+
+    def __init__(self, profiles: Iterable[MatchProfile] = ()) -> None:
+        self._profiles: dict[str, MatchProfile] = {}
+        self._by_key: dict[str, set[str]] = {}
+        for profile in profiles:
+            self.put(profile)
+
+    def put(self, profile: MatchProfile) -> None:
+        """Add or replace the profile of ``profile.record_id``."""
+        self.remove(profile.record_id)
+        self._profiles[profile.record_id] = profile
+        for key in profile.blocking_keys:
+            self._by_key.setdefault(key, set()).add(profile.record_id)
+
+    def remove(self, record_id: str) -> None:
+        """Drop a record's profile, if any."""
+        old = self._profiles.pop(record_id, None)
+        if old is None:
+            return
+        for key in old.blocking_keys:
+            ids = self._by_key.get(key)
+            if ids is not None:
+                ids.discard(record_id)
+                if not ids:
+                    del self._by_key[key]
+
+    def get(self, record_id: str) -> MatchProfile | None:
+        """The profile of a record, if active."""
+        return self._profiles.get(record_id)
+
+    def lookup(self, keys: Iterable[str]) -> list[MatchProfile]:
+        """Profiles sharing at least one of ``keys`` (each once, in id order)."""
+        ids: set[str] = set()
+        for key in keys:
+            ids.update(self._by_key.get(key, ()))
+        return [self._profiles[i] for i in sorted(ids)]
+
+    def __len__(self) -> int:
+        return len(self._profiles)

@@ -1,0 +1,322 @@
+"""Match profiles: what duplicate detection keeps of a record, and its blocking keys.
+
+A profile holds the comparison forms of the persons a record is about (the subjects:
+the child, the deceased, both spouses, ...), the related persons that tell two
+subjects of the same name apart (parents, adoptive parents), the date of the event and
+its place. Blocking keys are short strings two profiles of one event very likely share,
+even with the noise old registers carry (diacritics, a keying slip, a middle name left
+out, a partial date); only profiles sharing a key are compared.
+
+Types whose events happen once (birth, death, marriage, recordings of a marriage or a
+divorce abroad, adoption) get a profile. Repeatable acts (marital status certificates,
+changes and corrections, re-determinations, guardianship) and out-of-scope types do
+not: a person may legitimately have several of them, so they are only checked for
+exact duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from hotich_contracts.dates import DatePrecision, PartialDate
+from hotich_contracts.records import (
+    AdoptionRecord,
+    BirthRecord,
+    DeathRecord,
+    DivorceRecordingRecord,
+    MarriageRecord,
+    MarriageRecordingRecord,
+    Person,
+    RecordBase,
+    RecordType,
+)
+from hotich_contracts.text import fold_diacritics
+from hotich_dedup.domain.names import NameForm, name_form
+
+__all__ = ["MATCHED_TYPES", "MatchProfile", "PersonKey", "build_profile"]
+
+MATCHED_TYPES: Final = frozenset(
+    {
+        RecordType.BIRTH,
+        RecordType.DEATH,
+        RecordType.MARRIAGE,
+        RecordType.MARRIAGE_RECORDING,
+        RecordType.DIVORCE_RECORDING,
+        RecordType.ADOPTION,
+    }
+)
+"""Record types checked for probable duplicates (events that happen once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonKey:
+    """One person of a profile: role, name (normal form), birth date, sex, identity."""
+
+    role: str
+    """Field name in the record's details: child, mother, deceased, husband, ..."""
+    name: str
+    """The name's normal form (NFC, case-folded, tone-canonical); may be empty."""
+    birth: PartialDate | None = None
+    sex: str | None = None
+    identity: str | None = None
+    """``<document type>:<number>``; the type is ``id`` when not given."""
+    residence: str | None = None
+    """Place of residence, case- and diacritic-folded (nơi cư trú)."""
+
+    @property
+    def form(self) -> NameForm | None:
+        """The name's comparison forms (cached per name)."""
+        return name_form(self.name) if self.name else None
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-able dict (what the store keeps)."""
+        return {
+            "role": self.role,
+            "name": self.name,
+            "birth": None if self.birth is None else str(self.birth),
+            "sex": self.sex,
+            "identity": self.identity,
+            "residence": self.residence,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> PersonKey:
+        """Inverse of :meth:`to_doc`."""
+        birth = doc.get("birth")
+        return cls(
+            role=doc["role"],
+            name=doc.get("name") or "",
+            birth=PartialDate.parse(birth) if birth else None,
+            sex=doc.get("sex"),
+            identity=doc.get("identity"),
+            residence=doc.get("residence"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MatchProfile:
+    """What duplicate detection compares of one record version."""
+
+    record_id: str
+    version: int
+    record_type: str
+    unit_code: str
+    subjects: tuple[PersonKey, ...]
+    related: tuple[PersonKey, ...]
+    event_date: PartialDate | None
+    place_code: str | None
+    blocking_keys: tuple[str, ...]
+    fingerprint: str
+    """Hash of the compared content: a new version with the same one did not change."""
+
+    def to_doc(self) -> dict[str, Any]:
+        """A JSON-able dict (what the store keeps)."""
+        return {
+            "record_id": self.record_id,
+            "version": self.version,
+            "record_type": self.record_type,
+            "unit_code": self.unit_code,
+            "subjects": [p.to_doc() for p in self.subjects],
+            "related": [p.to_doc() for p in self.related],
+            "event_date": None if self.event_date is None else str(self.event_date),
+            "place_code": self.place_code,
+            "blocking_keys": list(self.blocking_keys),
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> MatchProfile:
+        """Inverse of :meth:`to_doc`."""
+        event_date = doc.get("event_date")
+        return cls(
+            record_id=doc["record_id"],
+            version=int(doc["version"]),
+            record_type=doc["record_type"],
+            unit_code=doc["unit_code"],
+            subjects=tuple(PersonKey.from_doc(p) for p in doc["subjects"]),
+            related=tuple(PersonKey.from_doc(p) for p in doc["related"]),
+            event_date=PartialDate.parse(event_date) if event_date else None,
+            place_code=doc.get("place_code"),
+            blocking_keys=tuple(doc["blocking_keys"]),
+            fingerprint=doc["fingerprint"],
+        )
+
+
+def _person(role: str, person: Person | None) -> PersonKey | None:
+    if person is None:
+        return None
+    identity = None
+    if person.identity_number:
+        kind = person.identity_document_type.value if person.identity_document_type else "id"
+        if kind in ("cmnd", "cccd"):
+            kind = "id"  # a CMND and a CCCD number are both "the number on the ID card"
+        identity = f"{kind}:{''.join(person.identity_number.split()).upper()}"
+    form = name_form(person.full_name) if person.full_name else None
+    return PersonKey(
+        role=role,
+        name=form.text if form else "",
+        birth=person.date_of_birth,
+        sex=person.sex.value if person.sex else None,
+        identity=identity,
+        residence=(
+            " ".join(fold_diacritics(person.place_of_residence).casefold().split())
+            if person.place_of_residence
+            else None
+        ),
+    )
+
+
+def _people(pairs: Iterable[tuple[str, Person | None]]) -> tuple[PersonKey, ...]:
+    return tuple(p for role, person in pairs if (p := _person(role, person)) is not None)
+
+
+def _year(day: PartialDate | None) -> str:
+    return "?" if day is None else f"{day.year:04d}"
+
+
+def _month(day: PartialDate) -> str:
+    return str(day) if day.precision == DatePrecision.YEAR else str(day)[:7]
+
+
+def _initial(text: str) -> str:
+    return text[:1] or "?"
+
+
+def _blocking_keys(
+    record_type: str,
+    subjects: tuple[PersonKey, ...],
+    related: tuple[PersonKey, ...],
+    event_date: PartialDate | None,
+) -> tuple[str, ...]:
+    keys: list[str] = []
+    forms = {p.role: p.form for p in (*subjects, *related)}
+    for person in subjects:
+        form = forms[person.role]
+        if form is not None:
+            # Folded family and given names and the birth year: survives diacritics,
+            # case, spacing, i/y and a middle name left out.
+            keys.append(
+                f"{record_type}|n|{person.role}|{form.family}|{form.given}|{_year(person.birth)}"
+            )
+            if person.birth is not None and person.birth.precision == DatePrecision.DAY:
+                # Full birth date and family initial: survives a slip inside any word.
+                keys.append(f"{record_type}|d|{person.role}|{person.birth}|{form.family[0]}")
+        if person.identity is not None:
+            keys.append(f"{record_type}|id|{person.identity}")
+    child_year = _year(subjects[0].birth) if subjects else "?"
+    for person in related:
+        form = forms[person.role]
+        if form is not None and record_type == RecordType.BIRTH:
+            # A parent's name and the child's birth year: survives any change to the
+            # child's name.
+            keys.append(f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}")
+    if event_date is not None and subjects:
+        form = forms[subjects[0].role]
+        initials = _initial(form.family) + _initial(form.given) if form else "??"
+        keys.append(f"{record_type}|e|{_month(event_date)}|{initials}")
+        if event_date.precision == DatePrecision.DAY and form is not None:
+            keys.append(f"{record_type}|e|{event_date}|{_initial(form.family)}")
+    couple = [form for p in subjects if (form := forms[p.role]) is not None]
+    if len(subjects) == 2 and len(couple) == 2:
+        first, second = couple
+        # Both given names of a couple: survives a slip in either family name.
+        keys.append(
+            f"{record_type}|c|{first.given}|{second.given}|{first.family[0]}{second.family[0]}"
+        )
+    return tuple(dict.fromkeys(keys))
+
+
+def _fingerprint(
+    record_type: str,
+    subjects: tuple[PersonKey, ...],
+    related: tuple[PersonKey, ...],
+    event_date: PartialDate | None,
+    place_code: str | None,
+) -> str:
+    content = json.dumps(
+        [
+            record_type,
+            [p.to_doc() for p in subjects],
+            [p.to_doc() for p in related],
+            None if event_date is None else str(event_date),
+            place_code,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def _parts(
+    record: RecordBase,
+) -> tuple[tuple[PersonKey, ...], tuple[PersonKey, ...], PartialDate | None, str | None] | None:
+    if isinstance(record, BirthRecord):
+        d = record.details
+        return (
+            _people([("child", d.child)]),
+            _people([("mother", d.mother), ("father", d.father)]),
+            d.child.date_of_birth,
+            d.place_of_birth_unit_code,
+        )
+    if isinstance(record, DeathRecord):
+        dd = record.details
+        return _people([("deceased", dd.deceased)]), (), dd.date_of_death, None
+    if isinstance(record, MarriageRecord):
+        m = record.details
+        return _people([("husband", m.husband), ("wife", m.wife)]), (), None, None
+    if isinstance(record, MarriageRecordingRecord):
+        r = record.details
+        act = r.foreign_registration.issued_on if r.foreign_registration else None
+        return _people([("husband", r.husband), ("wife", r.wife)]), (), act, None
+    if isinstance(record, DivorceRecordingRecord):
+        v = record.details
+        judgment = v.foreign_judgment.issued_on if v.foreign_judgment else None
+        return (
+            _people([("husband", v.husband), ("wife", v.wife)]),
+            (),
+            v.effective_date or judgment,
+            None,
+        )
+    if isinstance(record, AdoptionRecord):
+        a = record.details
+        return (
+            _people([("child", a.child)]),
+            _people(
+                [
+                    ("adoptive_father", a.adoptive_father),
+                    ("adoptive_mother", a.adoptive_mother),
+                    ("birth_father", a.birth_father),
+                    ("birth_mother", a.birth_mother),
+                ]
+            ),
+            None,
+            None,
+        )
+    return None
+
+
+def build_profile(
+    record: RecordBase, *, record_id: str, version: int, unit_code: str
+) -> MatchProfile | None:
+    """Return the match profile of a record version, or None for an unmatched type."""
+    parts = _parts(record)
+    if parts is None:
+        return None
+    subjects, related, event_date, place_code = parts
+    record_type = record.record_type.value
+    return MatchProfile(
+        record_id=record_id,
+        version=version,
+        record_type=record_type,
+        unit_code=unit_code,
+        subjects=subjects,
+        related=related,
+        event_date=event_date,
+        place_code=place_code,
+        blocking_keys=_blocking_keys(record_type, subjects, related, event_date),
+        fingerprint=_fingerprint(record_type, subjects, related, event_date, place_code),
+    )

@@ -1,0 +1,200 @@
+"""HTTP routes of duplicate review (xem xét trùng lặp), for district and Department officers.
+
+Bearer tokens are issued by intake and verified here with the shared secret.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotich_contracts.events import DuplicateResolution
+from hotich_contracts.records import RECORD_ADAPTER
+from hotich_dedup.domain.model import Decision, ReviewState
+from hotich_dedup.service_layer import review
+from hotich_runtime.auth import InvalidToken, Principal, read_token
+from hotich_runtime.errors import RetryableError
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+router = APIRouter(tags=["duplicates"])
+
+
+class ResolveRequest(BaseModel):
+    """A reviewer's decision on a suspected duplicate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: DuplicateResolution = Field(
+        description="distinct (not the same event: accept) or duplicate (reject)."
+    )
+    note: str | None = Field(default=None, max_length=2000, description="Ghi chú.")
+    duplicate_of: str | None = Field(
+        default=None,
+        description="For a duplicate: which candidate it duplicates (default: the best).",
+    )
+
+
+def _deps(request: Request) -> Any:
+    return request.app.state.runtime.state["deps"]
+
+
+async def current_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    """Verify a bearer token issued by intake."""
+    if token is None:
+        raise HTTPException(
+            401, "Chưa đăng nhập / Not authenticated", headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        return read_token(token, _deps(request).settings.jwt_secret)
+    except InvalidToken as exc:
+        raise HTTPException(
+            401,
+            "Phiên đăng nhập không hợp lệ / Invalid token",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]:
+    return {
+        "record_id": decision.record_id,
+        "record_version": decision.version,
+        "unit_code": decision.unit_code,
+        "record_type": decision.record_type,
+        "phase": decision.phase,
+        "state": None if decision.review_state is None else decision.review_state.value,
+        "decided_at": decision.decided_at.isoformat(),
+        "score": max((m.score for m in decision.candidates), default=None),
+        "candidates": [
+            {
+                "record_id": m.record_id,
+                "record_version": m.version,
+                "unit_code": m.unit_code,
+                "score": m.score,
+                "matched_fields": list(m.matched_fields),
+            }
+            for m in decision.candidates
+        ],
+        "review": None if decision.review is None else decision.review.model_dump(mode="json"),
+        "can_resolve": decision.review_state == ReviewState.OPEN
+        and review.may_resolve(principal, deps.registry, decision),
+        "record": None
+        if decision.record is None
+        else RECORD_ADAPTER.dump_python(decision.record, mode="json"),
+    }
+
+
+def _http_error(exc: review.ReviewError) -> HTTPException:
+    if isinstance(exc, review.NotFound):
+        return HTTPException(404, "Không có bản ghi nghi trùng / No suspected duplicate")
+    if isinstance(exc, review.OutOfScope):
+        return HTTPException(403, "Ngoài phạm vi đơn vị / Outside your unit's scope")
+    if isinstance(exc, review.InvalidResolution):
+        return HTTPException(
+            422, "duplicate_of không phải bản ghi ứng viên / duplicate_of is not a candidate"
+        )
+    return HTTPException(
+        409, "Đã được xử lý hoặc có phiên bản mới / Already resolved, or superseded"
+    )
+
+
+@router.get("/v1/duplicates", summary="Suspected duplicates in your scope (danh sách nghi trùng)")
+async def list_duplicates(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: Literal["open", "resolved", "superseded", "all"] = "open",
+    unit_code: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: str | None = None,
+) -> dict[str, Any]:
+    """Suspects involving your district's units (all, for the Department), paged by ``after``."""
+    deps = _deps(request)
+    state = None if status == "all" else ReviewState(status)
+    try:
+        found = await review.list_suspects(
+            deps.store,
+            deps.registry,
+            principal,
+            state=state,
+            unit_code=unit_code,
+            limit=limit,
+            after=after,
+        )
+    except review.ReviewError as exc:
+        raise _http_error(exc) from exc
+    except RetryableError as exc:
+        raise HTTPException(503, "Tạm thời không phục vụ / Unavailable, retry") from exc
+    items = [_view(d, principal, deps) for d in found]
+    last = found[-1] if len(found) == limit else None
+    return {
+        "items": items,
+        "next_after": None if last is None else f"{last.record_id}:v{last.version:010d}",
+    }
+
+
+@router.get("/v1/duplicates/{record_id}", summary="A suspected duplicate (bản ghi nghi trùng)")
+async def get_duplicate(
+    request: Request, principal: CurrentPrincipal, record_id: str
+) -> dict[str, Any]:
+    """The suspicion on a record's newest version, with its candidates."""
+    deps = _deps(request)
+    try:
+        review.scope_units(principal, deps.registry)
+        decision = await deps.store.latest_decision(record_id)
+    except review.ReviewError as exc:
+        raise _http_error(exc) from exc
+    except RetryableError as exc:
+        raise HTTPException(503, "Tạm thời không phục vụ / Unavailable, retry") from exc
+    if decision is None or decision.review_state is None:
+        raise _http_error(review.NotFound(record_id))
+    allowed = review.scope_units(principal, deps.registry)
+    if allowed is not None and not set(allowed).intersection(decision.units):
+        raise _http_error(review.OutOfScope(record_id))
+    return _view(decision, principal, deps)
+
+
+@router.post(
+    "/v1/duplicates/{record_id}/resolve",
+    summary="Resolve a suspected duplicate as distinct or duplicate (xử lý nghi trùng)",
+)
+async def resolve_duplicate(
+    request: Request, principal: CurrentPrincipal, record_id: str, body: ResolveRequest
+) -> dict[str, Any]:
+    """Accept (distinct) or reject (duplicate) the record; the outcome is published."""
+    deps = _deps(request)
+    try:
+        decision = await review.resolve(
+            deps.store,
+            deps.publisher,
+            deps.registry,
+            principal,
+            record_id,
+            resolution=body.resolution,
+            note=body.note,
+            duplicate_of=body.duplicate_of,
+        )
+    except review.ReviewError as exc:
+        raise _http_error(exc) from exc
+    except RetryableError as exc:
+        raise HTTPException(
+            503,
+            "Tạm thời không phục vụ, thử lại / Unavailable, retry",
+            headers={"Retry-After": "5"},
+        ) from exc
+    assert decision.review is not None
+    distinct = decision.review.resolution == DuplicateResolution.DISTINCT
+    return {
+        "record_id": decision.record_id,
+        "record_version": decision.version,
+        "status": "accepted" if distinct else "rejected",
+        "resolution": decision.review.resolution.value,
+        "duplicate_of": decision.review.duplicate_of,
+        "event_id": str(decision.review_event_id),
+    }

@@ -1,0 +1,227 @@
+"""Use cases of duplicate review (xem xét trùng lặp) by district and Department officers.
+
+A district officer (Phòng Tư pháp) sees the suspects that involve a unit of the
+district (the suspect's unit or a candidate's) and resolves those entered in the
+district; a Department officer (Sở Tư pháp) sees and resolves all. Resolving is
+first-come: the open suspicion is closed atomically in the store, then the resolving
+event is published. The store marks it unpublished until Kafka acknowledges, and
+:func:`publish_pending` (run at start-up and periodically) completes any resolution a
+crash interrupted: the resolving event has a deterministic id, so publishing it twice
+is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from hotich_contracts import topics
+from hotich_contracts.envelope import utcnow
+from hotich_contracts.events import (
+    DuplicateCandidate,
+    DuplicateResolution,
+    DuplicateReview,
+    RecordDeduplicated,
+    RecordDeduplicatedPayload,
+    RecordStatus,
+)
+from hotich_contracts.units import UnitRegistry
+from hotich_dedup.domain.matching import pair_id
+from hotich_dedup.domain.model import Decision, ReviewState
+from hotich_dedup.service_layer.handlers import probable_duplicate_reason
+from hotich_dedup.service_layer.ports import DedupStore
+from hotich_runtime.auth import Principal, Role
+from hotich_runtime.ports import Publisher
+
+__all__ = [
+    "Conflict",
+    "NotFound",
+    "OutOfScope",
+    "ReviewError",
+    "list_suspects",
+    "publish_pending",
+    "resolve",
+    "resolving_event",
+]
+
+REVIEWERS = (Role.DISTRICT_OFFICER, Role.DEPARTMENT_OFFICER)
+
+
+class ReviewError(Exception):
+    """A review request that cannot be carried out (mapped to an HTTP status)."""
+
+
+class NotFound(ReviewError):
+    """No suspected duplicate for that record."""
+
+
+class OutOfScope(ReviewError):
+    """The officer may not see or resolve that record, or is no reviewer."""
+
+
+class Conflict(ReviewError):
+    """Already resolved otherwise, superseded by a newer version, or not a suspect."""
+
+
+class InvalidResolution(ReviewError):
+    """``duplicate_of`` is not one of the suspect's candidates."""
+
+
+def scope_units(principal: Principal, registry: UnitRegistry) -> list[str] | None:
+    """Units whose suspects the principal may see; None for the whole province.
+
+    Raises:
+        OutOfScope: the principal does not review duplicates.
+    """
+    if principal.role == Role.DEPARTMENT_OFFICER:
+        return None
+    if principal.role != Role.DISTRICT_OFFICER:
+        raise OutOfScope(principal.role.value)
+    return [principal.unit_code, *(u.code for u in registry.descendants(principal.unit_code))]
+
+
+async def list_suspects(
+    store: DedupStore,
+    registry: UnitRegistry,
+    principal: Principal,
+    *,
+    state: ReviewState | None,
+    unit_code: str | None = None,
+    limit: int = 100,
+    after: str | None = None,
+) -> Sequence[Decision]:
+    """Suspected duplicates in the principal's scope (or in ``unit_code`` within it).
+
+    Raises:
+        OutOfScope: not a reviewer, or ``unit_code`` outside the principal's scope.
+    """
+    allowed = scope_units(principal, registry)
+    units = allowed
+    if unit_code is not None:
+        if allowed is not None and unit_code not in allowed:
+            raise OutOfScope(unit_code)
+        units = [unit_code, *(u.code for u in registry.descendants(unit_code))]
+    return await store.list_suspects(units=units, state=state, limit=limit, after=after)
+
+
+def may_resolve(principal: Principal, registry: UnitRegistry, decision: Decision) -> bool:
+    """Whether the principal may resolve the suspicion: entered in their scope."""
+    allowed = scope_units(principal, registry)
+    return allowed is None or decision.unit_code in allowed
+
+
+def resolving_event(decision: Decision) -> RecordDeduplicated:
+    """The event publishing a resolved suspicion: accepted (distinct) or rejected."""
+    review = decision.review
+    if review is None or decision.record is None:
+        raise ValueError("the decision is not a resolved suspicion")
+    distinct = review.resolution == DuplicateResolution.DISTINCT
+    return RecordDeduplicated(
+        event_id=decision.review_event_id,
+        actor=review.reviewer,
+        correlation_id=decision.correlation_id,
+        record_id=decision.record_id,
+        record_version=decision.version,
+        unit_code=decision.unit_code,
+        payload=RecordDeduplicatedPayload(
+            status=RecordStatus.ACCEPTED if distinct else RecordStatus.REJECTED,
+            phase=decision.phase,
+            candidates=[
+                DuplicateCandidate(
+                    record_id=m.record_id, score=m.score, matched_fields=list(m.matched_fields)
+                )
+                for m in decision.candidates
+            ],
+            reasons=[] if distinct else [probable_duplicate_reason(review.duplicate_of or "")],
+            record=decision.record,
+            review=review,
+        ),
+    )
+
+
+async def _complete(decision: Decision, store: DedupStore, publisher: Publisher) -> None:
+    """Apply a resolution's effects, publish its event, and note it published."""
+    review = decision.review
+    assert review is not None
+    if review.resolution == DuplicateResolution.DISTINCT:
+        await store.add_distinct_pairs(
+            [
+                (
+                    pair_id(decision.record_id, m.record_id),
+                    {decision.record_id: decision.fingerprint or "", m.record_id: m.fingerprint},
+                )
+                for m in decision.candidates
+            ]
+        )
+    else:
+        await store.deactivate(decision.record_id, decision.version)
+    await publisher.publish(topics.RECORD_DEDUPLICATED, [resolving_event(decision)])
+    await store.mark_published(decision.record_id, decision.version)
+
+
+async def resolve(
+    store: DedupStore,
+    publisher: Publisher,
+    registry: UnitRegistry,
+    principal: Principal,
+    record_id: str,
+    *,
+    resolution: DuplicateResolution,
+    note: str | None = None,
+    duplicate_of: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Resolve the open suspicion on a record's newest version; return the decision.
+
+    Repeating the same resolution is harmless (the same event is published again).
+
+    Raises:
+        NotFound: the record has no suspected duplicate.
+        OutOfScope: the principal may not resolve it.
+        Conflict: already resolved otherwise, or superseded by a newer version.
+        InvalidResolution: ``duplicate_of`` is not among the candidates.
+        RetryableError: the store or Kafka did not answer; the resolution, if it was
+            recorded, is published later by :func:`publish_pending`.
+    """
+    decision = await store.latest_decision(record_id)
+    if decision is None or decision.status != RecordStatus.DUPLICATE_SUSPECTED:
+        raise NotFound(record_id)
+    if not may_resolve(principal, registry, decision):
+        raise OutOfScope(record_id)
+    candidate_ids = [m.record_id for m in decision.candidates]
+    if resolution == DuplicateResolution.DUPLICATE:
+        duplicate_of = duplicate_of or candidate_ids[0]
+        if duplicate_of not in candidate_ids:
+            raise InvalidResolution(duplicate_of)
+    else:
+        duplicate_of = None
+    review = DuplicateReview(
+        resolution=resolution,
+        duplicate_of=duplicate_of,
+        reviewer=principal.username,
+        reviewer_unit_code=principal.unit_code,
+        note=note,
+        resolved_at=now or utcnow(),
+    )
+    claimed = await store.claim_review(record_id, decision.version, review)
+    if claimed is None:
+        held = await store.latest_decision(record_id)
+        if (
+            held is None
+            or held.version != decision.version
+            or held.review is None
+            or held.review.resolution != resolution
+            or held.review.duplicate_of != duplicate_of
+        ):
+            raise Conflict(record_id)
+        claimed = held  # the same resolution again: complete it (idempotent)
+    await _complete(claimed, store, publisher)
+    return claimed
+
+
+async def publish_pending(store: DedupStore, publisher: Publisher, *, limit: int = 100) -> int:
+    """Complete resolutions whose event may not have been published; return how many."""
+    pending = await store.unpublished_reviews(limit)
+    for decision in pending:
+        await _complete(decision, store, publisher)
+    return len(pending)

@@ -1,0 +1,61 @@
+"""Builders of dedup inputs: real contract models, person details varied per test."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from hotich_contracts.events import RecordStatus, RecordValidated, RecordValidatedPayload
+from hotich_contracts.examples import example_details, example_record
+from hotich_contracts.records import RECORD_ADAPTER, Record, RecordType
+
+
+def birth(
+    *,
+    child: str = "Trần Minh Khôi",
+    born: str = "2010-02-27",
+    mother: str | None = "Nguyễn Thị Thúy",
+    father: str | None = "Trần Văn Hùng",
+    **overrides: Any,
+) -> Record:
+    """A birth record of Phường 3 (25459), book 01/2010, entry 15 unless overridden."""
+    details = copy.deepcopy(example_details(RecordType.BIRTH))
+    details["child"]["full_name"] = child
+    details["child"]["date_of_birth"] = born
+    for role, name in (("mother", mother), ("father", father)):
+        if name is None:
+            details.pop(role)
+        else:
+            details[role]["full_name"] = name
+    return RECORD_ADAPTER.validate_python(
+        example_record(RecordType.BIRTH, details=details, **overrides)
+    )
+
+
+def record_of(record_type: RecordType, **overrides: Any) -> Record:
+    """The example record of a type."""
+    return RECORD_ADAPTER.validate_python(example_record(record_type, **overrides))
+
+
+def validated(
+    rec: Record,
+    *,
+    record_id: str | None = None,
+    version: int = 1,
+    unit_code: str = "25459",
+    status: RecordStatus = RecordStatus.VALID,
+) -> RecordValidated:
+    """A validation outcome for ``rec`` with a fresh event id."""
+    return RecordValidated(
+        actor="service:validation",
+        correlation_id=f"c-{uuid.uuid4().hex[:8]}",
+        record_id=record_id or str(uuid.uuid4()),
+        record_version=version,
+        unit_code=unit_code,
+        payload=RecordValidatedPayload(
+            status=RecordStatus.VALID if status == RecordStatus.VALID else RecordStatus.REJECTED,
+            phase=1 if status == RecordStatus.VALID else None,
+            record=rec,
+        ),
+    )

@@ -1,0 +1,89 @@
+"""The dedup use cases on the fake and on MongoDB: the same outcomes."""
+
+from typing import Any
+
+import pytest
+
+from hotich_contracts import topics
+from hotich_contracts.events import DuplicateResolution, RecordStatus
+from hotich_contracts.units import default_registry
+from hotich_dedup.domain.model import ReviewState
+from hotich_dedup.service_layer import review
+from hotich_dedup.service_layer.handlers import deduplicate
+from hotich_runtime.auth import Principal, Role
+from hotich_runtime.ports import FakePublisher
+from tests.dedup.builders import birth, validated
+
+pytestmark = pytest.mark.integration
+
+OFFICER = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)
+
+
+async def test_exact_probable_and_new_versions(dedup_store: Any) -> None:
+    pub = FakePublisher()
+    a = validated(birth(entry_number="15"))
+    exact = validated(birth(entry_number="015", child="Trần Minh Khoi"))
+    probable = validated(
+        birth(entry_number="7", registering_authority_code="25462", storing_unit_code="25462"),
+        unit_code="25462",
+    )
+    out = await deduplicate([a, exact, probable], store=dedup_store, publisher=pub)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.REJECTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+    assert out[1].payload.reasons[0].related_record_id == a.record_id
+    assert out[2].payload.candidates[0].record_id == a.record_id
+
+    # a's version 2 moves to entry 16 and another child: entry 15 is free again
+    a2 = validated(
+        birth(entry_number="16", child="Lê Thị Hoa", born="2010-05-02"),
+        record_id=a.record_id,
+        version=2,
+    )
+    again = validated(birth(entry_number="15", child="Phan Văn Út", born="2010-01-09"))
+    out = await deduplicate([a2, again], store=dedup_store, publisher=pub)
+    assert [o.payload.status for o in out] == [RecordStatus.ACCEPTED, RecordStatus.ACCEPTED]
+
+    # redelivery of the whole first batch: same event ids, nothing new claimed
+    first_ids = [e.event_id for e in pub.events(topics.RECORD_DEDUPLICATED)[:3]]
+    replay = await deduplicate([a, exact, probable], store=dedup_store, publisher=pub)
+    assert [o.event_id for o in replay] == first_ids
+
+
+async def test_review_flow(dedup_store: Any) -> None:
+    pub, registry = FakePublisher(), default_registry()
+    a, b, c = (validated(birth(entry_number=n)) for n in ("1", "2", "3"))
+    await deduplicate([a, b], store=dedup_store, publisher=pub)
+    listed = await review.list_suspects(dedup_store, registry, OFFICER, state=ReviewState.OPEN)
+    assert [d.record_id for d in listed] == [b.record_id]
+    assert listed[0].record == b.payload.record
+    await review.resolve(
+        dedup_store, pub, registry, OFFICER, b.record_id, resolution=DuplicateResolution.DISTINCT
+    )
+    assert await review.list_suspects(dedup_store, registry, OFFICER, state=ReviewState.OPEN) == []
+    resolved = await review.list_suspects(
+        dedup_store, registry, OFFICER, state=ReviewState.RESOLVED
+    )
+    assert resolved[0].review is not None
+    assert resolved[0].review.reviewer == "phong-tp"
+    assert await review.publish_pending(dedup_store, pub) == 0
+
+    # b, unchanged, is not flagged against a again; c is flagged against both
+    same_b = validated(b.payload.record, record_id=b.record_id, version=2)
+    out = await deduplicate([same_b, c], store=dedup_store, publisher=pub)
+    assert out[0].payload.status == RecordStatus.ACCEPTED
+    assert {x.record_id for x in out[1].payload.candidates} == {a.record_id, b.record_id}
+    await review.resolve(
+        dedup_store,
+        pub,
+        registry,
+        OFFICER,
+        c.record_id,
+        resolution=DuplicateResolution.DUPLICATE,
+        duplicate_of=b.record_id,
+    )
+    d = validated(birth(entry_number="4"))
+    [out_d] = await deduplicate([d], store=dedup_store, publisher=pub)
+    assert {x.record_id for x in out_d.payload.candidates} == {a.record_id, b.record_id}

@@ -1,0 +1,96 @@
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from hotich_contracts import topics
+from hotich_contracts.events import RecordStatus
+from hotich_contracts.units import default_registry
+from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.bootstrap import DedupDeps
+from hotich_dedup.config import DedupSettings
+from hotich_dedup.entrypoints.api import router
+from hotich_dedup.service_layer.handlers import deduplicate
+from hotich_runtime.auth import Principal, Role, issue_token
+from hotich_runtime.ports import FakePublisher
+from tests.dedup.builders import birth, validated
+
+SECRET = "dedup-test-secret-of-at-least-32-bytes"
+
+
+def bearer(username: str, unit: str, role: Role) -> dict[str, str]:
+    token = issue_token(Principal(username, unit, role), SECRET, timedelta(minutes=5))
+    return {"Authorization": f"Bearer {token}"}
+
+
+OFFICER = bearer("phong-tp", "703", Role.DISTRICT_OFFICER)
+FAR_OFFICER = bearer("phong-tp-710", "710", Role.DISTRICT_OFFICER)
+CLERK = bearer("clerk", "25459", Role.CLERK)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher]]:
+    store, pub = InMemoryDedupStore(), FakePublisher()
+    app = FastAPI()
+    app.include_router(router)
+    deps = DedupDeps(DedupSettings(jwt_secret=SECRET), store, pub, default_registry())
+    app.state.runtime = SimpleNamespace(state={"deps": deps})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dedup") as client:
+        yield client, store, pub
+
+
+async def test_list_and_resolve_over_http(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+) -> None:
+    client, store, pub = api
+    a, b = validated(birth(entry_number="1")), validated(birth(entry_number="2"))
+    await deduplicate([a, b], store=store, publisher=FakePublisher())
+
+    listed = await client.get("/v1/duplicates", params={"status": "open"}, headers=OFFICER)
+    assert listed.status_code == 200
+    [item] = listed.json()["items"]
+    assert item["record_id"] == b.record_id
+    assert item["can_resolve"] is True
+    assert item["candidates"][0]["record_id"] == a.record_id
+    assert "details.child.full_name" in item["candidates"][0]["matched_fields"]
+    assert item["record"]["details"]["child"]["full_name"] == "Trần Minh Khôi"
+    one = await client.get(f"/v1/duplicates/{b.record_id}", headers=OFFICER)
+    assert one.json()["state"] == "open"
+
+    far = await client.get("/v1/duplicates", headers=FAR_OFFICER)
+    assert far.json()["items"] == []
+    assert (
+        await client.get(f"/v1/duplicates/{b.record_id}", headers=FAR_OFFICER)
+    ).status_code == 403
+    assert (await client.get("/v1/duplicates", headers=CLERK)).status_code == 403
+    assert (await client.get("/v1/duplicates")).status_code == 401
+    bad = {"Authorization": "Bearer nonsense"}
+    assert (await client.get("/v1/duplicates", headers=bad)).status_code == 401
+
+    url = f"/v1/duplicates/{b.record_id}/resolve"
+    assert (
+        await client.post(url, json={"resolution": "maybe"}, headers=OFFICER)
+    ).status_code == 422
+    forbidden = await client.post(url, json={"resolution": "distinct"}, headers=FAR_OFFICER)
+    assert forbidden.status_code == 403
+    done = await client.post(
+        url, json={"resolution": "duplicate", "note": "cùng một trẻ"}, headers=OFFICER
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "rejected"
+    assert done.json()["duplicate_of"] == a.record_id
+    [event] = pub.events(topics.RECORD_DEDUPLICATED)
+    assert str(event.event_id) == done.json()["event_id"]
+    assert event.payload.status == RecordStatus.REJECTED  # type: ignore[attr-defined]
+    conflict = await client.post(url, json={"resolution": "distinct"}, headers=OFFICER)
+    assert conflict.status_code == 409
+    missing = await client.post(
+        f"/v1/duplicates/{a.record_id}/resolve", json={"resolution": "distinct"}, headers=OFFICER
+    )
+    assert missing.status_code == 404
+    resolved = await client.get("/v1/duplicates", params={"status": "resolved"}, headers=OFFICER)
+    assert resolved.json()["items"][0]["review"]["note"] == "cùng một trẻ"

@@ -1,0 +1,122 @@
+from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
+from hotich_contracts.examples import example_details, example_record
+from hotich_contracts.records import RECORD_ADAPTER, RecordType
+from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.service_layer.handlers import deduplicate
+from hotich_runtime.ports import FakePublisher
+from tests.dedup.builders import birth, validated
+
+
+async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
+    return await deduplicate(list(events), store=store, publisher=FakePublisher())
+
+
+async def test_a_birth_registered_again_at_another_commune_is_suspected() -> None:
+    store = InMemoryDedupStore()
+    original = validated(birth())
+    again = validated(
+        birth(
+            child="TRẦN  MINH KHOI",  # case, spacing, marks left out
+            registering_authority_code="25462",
+            storing_unit_code="25462",
+            book_number="03/2011",
+            entry_number="7",
+            registration_date="2011-06-01",
+        ),
+        unit_code="25462",
+    )
+    first, second = await run(store, original, again)
+    assert first.payload.status == RecordStatus.ACCEPTED
+    assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    [candidate] = second.payload.candidates
+    assert candidate.record_id == original.record_id
+    assert candidate.score > 0.9
+    assert {
+        "details.child.full_name",
+        "details.child.date_of_birth",
+        "details.mother.full_name",
+        "details.father.full_name",
+    } <= set(candidate.matched_fields)
+
+
+async def test_the_same_person_keyed_again_in_the_same_book_is_suspected() -> None:
+    # What the end-to-end skeleton would do if it posted the example birth twice.
+    store = InMemoryDedupStore()
+    out = await run(store, validated(birth(entry_number="15")), validated(birth(entry_number="16")))
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+
+
+async def test_partial_dates_are_compared_at_their_precision() -> None:
+    store = InMemoryDedupStore()
+    old = validated(birth(born="1975", entry_number="1"))
+    new = validated(birth(born="1975-04-30", entry_number="2", child="Trần Khôi"))
+    other_year = validated(birth(born="1977", entry_number="3"))
+    out = await run(store, old, new, other_year)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+        RecordStatus.ACCEPTED,
+    ]
+
+
+async def test_twins_or_namesakes_with_other_parents_are_not_suspected() -> None:
+    store = InMemoryDedupStore()
+    child = validated(birth(entry_number="1"))
+    sibling = validated(birth(entry_number="2", child="Trần Minh Thắng"))
+    namesake = validated(birth(entry_number="3", mother="Lê Thị Hoa", father="Phạm Văn Đông"))
+    out = await run(store, child, sibling, namesake)
+    assert all(o.payload.status == RecordStatus.ACCEPTED for o in out)
+
+
+async def test_marriages_and_deaths_are_matched_too() -> None:
+    store = InMemoryDedupStore()
+    details = example_details(RecordType.MARRIAGE)
+    details["wife"]["full_name"] = "Võ Ngọc Hân"  # middle name left out
+    marriage = RECORD_ADAPTER.validate_python(example_record(RecordType.MARRIAGE))
+    again = RECORD_ADAPTER.validate_python(
+        example_record(RecordType.MARRIAGE, details=details, entry_number="99")
+    )
+    death = RECORD_ADAPTER.validate_python(example_record(RecordType.DEATH))
+    death_details = example_details(RecordType.DEATH)
+    death_details["deceased"]["full_name"] = "Lê Văn Tam"
+    death_again = RECORD_ADAPTER.validate_python(
+        example_record(RecordType.DEATH, details=death_details, book_number="02/2010")
+    )
+    out = await run(
+        store, validated(marriage), validated(again), validated(death), validated(death_again)
+    )
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+
+
+async def test_within_a_batch_only_the_later_record_is_suspected() -> None:
+    store = InMemoryDedupStore()
+    a, b = validated(birth(entry_number="1")), validated(birth(entry_number="2"))
+    out = await run(store, a, b)
+    assert out[0].payload.status == RecordStatus.ACCEPTED
+    assert out[1].payload.candidates[0].record_id == a.record_id
+
+
+async def test_a_new_version_is_decided_again_and_supersedes_the_open_review() -> None:
+    store = InMemoryDedupStore()
+    a = validated(birth(entry_number="1"))
+    b = validated(birth(entry_number="2"))
+    await run(store, a, b)
+    # the clerk corrects b into another child: version 2 is accepted
+    b2 = validated(
+        birth(entry_number="2", child="Trần Thị Mai", born="2011-09-09"),
+        record_id=b.record_id,
+        version=2,
+    )
+    [out] = await run(store, b2)
+    assert out.payload.status == RecordStatus.ACCEPTED
+    assert (await store.latest_decision(b.record_id)).version == 2  # type: ignore[union-attr]
+    kept = await store.decisions([(b.record_id, 1)])
+    assert kept[(b.record_id, 1)].review_state == "superseded"
