@@ -9,6 +9,10 @@ install:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	uv sync --frozen
 	uv run hotich infra fetch
+	@command -v chromium >/dev/null 2>&1 || command -v /usr/bin/chromium >/dev/null 2>&1 || \
+		{ command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		  echo "chromium missing: the dashboard test needs Debian's chromium package"; }
 
 run: install            ## the whole system locally, embedded defaults
 	uv run hotich up

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from hotich_local import stack
+from hotich_local import export_ops, reporting_ops, stack
 from hotich_local.dlq import dlq_app
 from hotich_local.revalidate import revalidate_app
 from hotich_local.synth.cli import generate_app
@@ -28,6 +28,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(infra_app, name="infra")
 app.add_typer(generate_app, name="generate")
 app.add_typer(revalidate_app, name="revalidate")
+app.add_typer(export_ops.export_app, name="export")
+app.add_typer(reporting_ops.reporting_app, name="reporting")
 app.add_typer(dlq_app, name="dlq")
 
 HomeOpt = Annotated[

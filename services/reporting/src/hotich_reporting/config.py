@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -18,7 +19,48 @@ class ReportingSettings(ServiceSettings):
     mongodb_database: str = "hotich_reporting"
     http_port: int = 8001
     group_id: str = "hotich-reporting"
+    consumer_max_records: int = Field(
+        default=10000,
+        ge=1,
+        description="Events per batch (the four topics together): large batches let the "
+        "events of one record that arrive close together be written once.",
+    )
     jwt_secret: str = Field(
         default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", "hotich-dev-secret-change-me"),
         description="Verifies bearer tokens issued by intake (HOTICH_JWT_SECRET).",
     )
+    plan_file: str | None = Field(
+        default_factory=lambda: os.environ.get("HOTICH_PLAN_FILE"),
+        description="Plan YAML (path or packaged name); default HOTICH_PLAN_FILE or Tây Ninh.",
+    )
+    progress_interval_s: float = Field(
+        default=5.0, gt=0, description="How often changed progress snapshots are published."
+    )
+    publish_progress: bool = Field(
+        default=True, description="Publish snapshots to hotich.report.progress.v1."
+    )
+    due_soon_days: int = Field(
+        default=14, ge=0, description="A deadline this many days ahead or fewer is 'due soon'."
+    )
+    today: date | None = Field(
+        default=None,
+        description="Fixed 'today' for deadlines and report dates (demos, tests); "
+        "default: the current day in Vietnam (UTC+7).",
+    )
+    intake_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Intake, where the dashboard's login form gets a token.",
+    )
+    max_round_events: int = Field(
+        default=20000, ge=1, description="Most events applied to the projection in one transaction."
+    )
+    default_aql: str = Field(default="1.0", description="AQL proposed for acceptance lots.")
+    topic_prefix: str = Field(
+        default="",
+        description="Prefix of every topic read and written (empty in production; tests and "
+        "benchmarks use one to run beside a live pipeline on the same broker).",
+    )
+
+    def topic(self, name: str) -> str:
+        """The topic actually used for the contract topic ``name``."""
+        return f"{self.topic_prefix}{name}"

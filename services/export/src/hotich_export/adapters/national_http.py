@@ -1,29 +1,103 @@
-"""httpx client of the national database: the only module here that speaks HTTP to it."""
+"""httpx client of the national database: the only module here that speaks HTTP to it.
+
+Answers are classified here (see :mod:`hotich_export.service_layer.ports`):
+
+========================  ==============================================================
+201, 200                  written by this call: the national id
+409 with a national id    written before (same idempotency key), or a newer version is
+                          held: the national id, and the call counts as done
+400, 404, 422, other 4xx  refused: ``NationalRejected`` with the national reason
+429                       ``NationalThrottled`` with ``Retry-After`` (seconds or a date)
+401, 403                  ``NationalUnavailable``: our credentials are wrong; retrying
+                          with backoff until an operator fixes them loses nothing
+5xx, timeout, connection  ``NationalUnavailable`` (with ``Retry-After`` if given)
+========================  ==============================================================
+"""
 
 from __future__ import annotations
 
+import email.utils
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
-from hotich_export.service_layer.ports import NationalRejected
-from hotich_runtime.errors import RetryableError
+from hotich_export.service_layer.ports import (
+    NationalHolding,
+    NationalReceipt,
+    NationalRejected,
+    NationalThrottled,
+    NationalUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECTIONS_PER_POOL = 4
+LIST_ATTEMPTS = 8
+"""Tries per page when listing a unit for reconciliation."""
+"""Connections per httpx pool (see :class:`HttpNationalDatabase`)."""
+
+TransientNationalError = NationalUnavailable
+"""Former name, kept for callers of the first release."""
 
 
-class TransientNationalError(RetryableError):
-    """5xx, 429, timeout or connection failure; ``retry_after`` from the server when given."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse ``Retry-After``: delta seconds (decimals accepted) or an HTTP date."""
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"text": response.text[:1000]}
+    return body if isinstance(body, dict) else {"body": body}
+
+
+def _classify(response: httpx.Response) -> NationalReceipt:
+    status = response.status_code
+    body = _json(response)
+    if status in (200, 201) or (status == 409 and body.get("national_id")):
+        return NationalReceipt(str(body["national_id"]), status, body)
+    retry_after = retry_after_s(response.headers.get("Retry-After"))
+    if status == 429:
+        raise NationalThrottled("national database rate limit", retry_after=retry_after, status=429)
+    if status in (401, 403):
+        log.error("the national database refused our credentials", extra={"status": status})
+        raise NationalUnavailable(
+            f"national database refused our credentials ({status})", status=status
+        )
+    if 400 <= status < 500:
+        detail = body.get("detail", body.get("text", ""))
+        raise NationalRejected(
+            detail if isinstance(detail, str) else str(detail),
+            status=status,
+            code=body.get("code") if isinstance(body.get("code"), str) else None,
+        )
+    raise NationalUnavailable(
+        f"national database answered {status}", retry_after=retry_after, status=status
+    )
 
 
 class HttpNationalDatabase:
@@ -35,14 +109,32 @@ class HttpNationalDatabase:
         api_key: str,
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 256,
+        page_size: int = 1000,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"X-API-Key": api_key},
-            timeout=timeout_s,
-            transport=transport,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self._page_size = page_size
+        # httpcore's pool does work proportional to connections x waiting requests on
+        # every request: one big pool costs milliseconds of CPU per call at 64 in flight.
+        # Small pools, used in turn, keep that cost flat.
+        shards = max(1, -(-max_connections // CONNECTIONS_PER_POOL))
+        per_pool = -(-max_connections // shards)
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=base_url,
+                headers={"X-API-Key": api_key},
+                timeout=timeout_s,
+                transport=transport,
+                limits=httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
+            )
+            for _ in range(shards)
+        ]
+        self._next = itertools.cycle(self._clients)
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await next(self._next).request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise NationalUnavailable(f"national database unreachable: {exc!r}") from exc
 
     async def create(
         self,
@@ -52,28 +144,82 @@ class HttpNationalDatabase:
         record_id: str,
         version: int,
         record: dict[str, Any],
-    ) -> tuple[str, int]:
-        """POST the record; 201 and 409 both carry the national id."""
-        body = {
-            "unit_code": unit_code,
-            "source_record_id": record_id,
-            "source_version": version,
-            "record": record,
-        }
-        try:
-            response = await self._client.post(
-                "/v1/records", json=body, headers={"Idempotency-Key": idempotency_key}
-            )
-        except httpx.HTTPError as exc:
-            raise TransientNationalError(f"national database unreachable: {exc!r}") from exc
-        if response.status_code in (200, 201, 409):
-            return str(response.json()["national_id"]), response.status_code
-        if response.status_code in (400, 422):
-            raise NationalRejected(str(response.json().get("detail", response.text)))
-        raise TransientNationalError(
-            f"national database answered {response.status_code}", _retry_after(response)
+    ) -> NationalReceipt:
+        """``POST /v1/records``; 201 and 409 both carry the national id."""
+        response = await self._call(
+            "POST",
+            "/v1/records",
+            json={
+                "unit_code": unit_code,
+                "source_record_id": record_id,
+                "source_version": version,
+                "record": record,
+            },
+            headers={"Idempotency-Key": idempotency_key},
         )
+        return _classify(response)
+
+    async def update(
+        self,
+        *,
+        national_id: str,
+        idempotency_key: str,
+        unit_code: str,
+        record_id: str,
+        version: int,
+        record: dict[str, Any],
+    ) -> NationalReceipt:
+        """``PUT /v1/records/{national_id}``; 200 and 409 both carry the national id."""
+        response = await self._call(
+            "PUT",
+            f"/v1/records/{national_id}",
+            json={
+                "unit_code": unit_code,
+                "source_record_id": record_id,
+                "source_version": version,
+                "record": record,
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return _classify(response)
+
+    async def holdings(self, unit_code: str) -> AsyncIterator[NationalHolding]:
+        """Page through ``GET /v1/records?unit_code=...``; a page that fails is asked again."""
+        after = 0
+        while True:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(NationalUnavailable),
+                wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
+                stop=stop_after_attempt(LIST_ATTEMPTS),
+                reraise=True,
+            ):
+                with attempt:
+                    page = await self._page(unit_code, after)
+            for item in page["items"]:
+                yield NationalHolding(
+                    national_id=item["national_id"],
+                    source_record_id=item.get("source_record_id"),
+                    keys=tuple(item.get("keys") or (item["idempotency_key"],)),
+                )
+            if page.get("next_after") is None:
+                return
+            after = int(page["next_after"])
+
+    async def _page(self, unit_code: str, after: int) -> dict[str, Any]:
+        response = await self._call(
+            "GET",
+            "/v1/records",
+            params={"unit_code": unit_code, "after": after, "limit": self._page_size},
+        )
+        if response.status_code != 200:
+            raise NationalUnavailable(
+                f"listing {unit_code}: national database answered {response.status_code}",
+                status=response.status_code,
+                retry_after=retry_after_s(response.headers.get("Retry-After")),
+            )
+        return _json(response)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()

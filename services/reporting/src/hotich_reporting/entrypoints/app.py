@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from hotich_reporting import bootstrap
 from hotich_reporting.config import ReportingSettings
-from hotich_reporting.entrypoints.api import router
+from hotich_reporting.entrypoints import api, dashboard
 from hotich_runtime.app import run, service_app
 
 
@@ -16,9 +16,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         name="reporting",
         settings=settings or ReportingSettings(),
         setup=bootstrap.setup,
-        routers=[router],
+        teardown=bootstrap.teardown,
+        routers=[api.router, dashboard.router],
         title="hotich reporting",
-        description="Progress of the digitization plan (báo cáo tiến độ).",
+        description="Progress of the digitization plan (báo cáo tiến độ), register books, "
+        "cost, deadlines, acceptance (nghiệm thu) and the reports to the Department and "
+        "the Province. Dashboard at /dashboard.",
     )
 
 
