@@ -327,8 +327,9 @@ class KafkaServer(procs.ManagedProcess):
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                # "=" form: a base64url id may start with "-" (1 in 64), which the
+                # tool's argument parser would take for an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(self.config_path),
             ),
