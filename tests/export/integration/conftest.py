@@ -103,13 +103,15 @@ class Sandbox:
         held: dict[str, str] = {}
         after = 0
         while True:
-            page = (
-                await self.client.get(
-                    "/v1/records",
-                    params={"unit_code": unit_code, "after": after, "limit": 1000},
-                    headers=API,
-                )
-            ).json()
+            response = await self.client.get(
+                "/v1/records",
+                params={"unit_code": unit_code, "after": after, "limit": 1000},
+                headers=API,
+            )
+            if response.status_code != 200:  # an injected fault still active: ask again
+                await asyncio.sleep(0.2)
+                continue
+            page = response.json()
             for item in page["items"]:
                 for key in item["keys"]:
                     held[key] = item["national_id"]
