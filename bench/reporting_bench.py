@@ -379,10 +379,46 @@ def survey_csv(config: GenerationConfig) -> bytes:
     return buffer.getvalue().encode()
 
 
+def _label(path: str) -> str:
+    path = path.split("?")[0]
+    return "/v1/reports/books/{key}/gaps" if path.endswith("/gaps") else path
+
+
+def _summary(timings: dict[str, list[float]]) -> dict[str, Any]:
+    every = sorted(t for ts in timings.values() for t in ts)
+    if not every:
+        return {"requests": 0}
+
+    def pct(values: list[float], q: float) -> float:
+        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
+
+    return {
+        "requests": len(every),
+        "p50_ms": pct(every, 0.50),
+        "p95_ms": pct(every, 0.95),
+        "p99_ms": pct(every, 0.99),
+        "max_ms": round(1000 * every[-1], 1),
+        "mean_ms": round(1000 * statistics.fmean(every), 1),
+        "by_endpoint_p99_ms": {k: pct(sorted(v), 0.99) for k, v in sorted(timings.items())},
+    }
+
+
+async def _timed(client: httpx.AsyncClient, path: str, timings: dict[str, list[float]]) -> None:
+    t0 = time.perf_counter()
+    response = await client.get(path)
+    timings.setdefault(_label(path), []).append(time.perf_counter() - t0)
+    assert response.status_code == 200, path
+
+
 async def query_part(
-    infra: Infra, database: str, config: GenerationConfig, requests: int
+    infra: Infra, database: str, config: GenerationConfig, requests: int, load_records: int
 ) -> dict[str, Any]:
-    """Time report requests over HTTP on the rebuilt projection."""
+    """Time report requests over HTTP on the rebuilt projection.
+
+    Three regimes: idle (the service's caches warm), the first request of each kind
+    after the projection changed (caches cold), and while the service ingests the
+    events of ``load_records`` more records.
+    """
     group = f"bench-query-{uuid.uuid4().hex[:6]}"
     await commit_at_end(infra.bootstrap, group)
     port = procs.free_port()
@@ -390,6 +426,7 @@ async def query_part(
     token = issue_token(
         Principal("bench", "72", Role.DEPARTMENT_OFFICER), SECRET, timedelta(hours=2)
     )
+    out: dict[str, Any] = {}
     try:
         await wait_ready(port)
         async with httpx.AsyncClient(
@@ -402,9 +439,9 @@ async def query_part(
                 "/v1/survey", content=survey_csv(config), headers={"Content-Type": "text/csv"}
             )
             assert response.status_code == 201, response.text
-            survey_seconds = time.perf_counter() - started
+            out["survey_import_seconds"] = round(time.perf_counter() - started, 1)
             say(
-                f"query: survey of {response.json()['books']:,} books imported in {survey_seconds:.1f} s"
+                f"query: survey of {response.json()['books']:,} books in {out['survey_import_seconds']} s"
             )
             paths: list[str] = []
             for phase in ("1", "2", "3", "migration", "all"):
@@ -422,39 +459,58 @@ async def query_part(
             books = (await client.get("/v1/reports/units/25489/books")).json()["books"]
             paths += [f"/v1/reports/books/{b['book_key']}/gaps" for b in books[:5]]
             for path in paths:  # warm up
-                assert (await client.get(path)).status_code == 200, path
-            timings: dict[str, list[float]] = {}
+                await _timed(client, path, {})
+            idle: dict[str, list[float]] = {}
             for n in range(requests):
-                path = paths[n % len(paths)]
-                t0 = time.perf_counter()
-                response = await client.get(path)
-                timings.setdefault(
-                    path.split("?")[0].rsplit("/", 1)[0] if "gaps" in path else path.split("?")[0],
-                    [],
-                ).append(time.perf_counter() - t0)
-                assert response.status_code == 200
+                await _timed(client, paths[n % len(paths)], idle)
+            out["idle"] = _summary(idle)
+            say(f"query idle: {out['idle']}")
+
+            # Cold: one more record, applied; then the first request of each kind.
+            extra = GenerationConfig(
+                seed=config.seed + 1, total=max(load_records, 100), province_level=0, units=("703",)
+            )
+            events = list(lifecycle_events(extra, 0, extra.total))
+            cold: dict[str, list[float]] = {}
+            for i in range(5):
+                before = sum((await committed(infra.bootstrap, group)).values())
+                await produce(infra.bootstrap, iter(events[i : i + 1]))
+                while True:
+                    if sum((await committed(infra.bootstrap, group)).values()) > before:
+                        break
+                    await asyncio.sleep(0.05)
+                for path in paths:
+                    await _timed(client, path, cold)
+            out["cold"] = _summary(cold)
+            say(f"query cold: {out['cold']}")
+
+            # Under load: the service ingests while it answers.
+            ends_before = sum((await end_offsets(infra.bootstrap)).values())
+            producing = asyncio.create_task(produce(infra.bootstrap, iter(events[5:])))
+            loaded: dict[str, list[float]] = {}
+            target = ends_before + len(events) - 5
+            n = 0
+            t_load = time.perf_counter()
+            while True:
+                await _timed(client, paths[n % len(paths)], loaded)
+                n += 1
+                if (
+                    n % 20 == 0
+                    and producing.done()
+                    and sum((await committed(infra.bootstrap, group)).values()) >= target
+                ):
+                    break
+            await producing
+            out["under_load"] = _summary(loaded)
+            out["under_load"]["ingested_records"] = extra.total
+            out["under_load"]["seconds"] = round(time.perf_counter() - t_load, 1)
+            say(f"query under load: {out['under_load']}")
             totals = (await client.get("/v1/reports/progress?phase=all")).json()["totals"]
+            out["province_totals"] = {
+                k: totals[k] for k in ("surveyed", "entered", "accepted", "rejected", "exported")
+            }
     finally:
         procs.stop(pid)
-    every = sorted(t for ts in timings.values() for t in ts)
-
-    def pct(values: list[float], q: float) -> float:
-        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
-
-    out = {
-        "requests": len(every),
-        "p50_ms": pct(every, 0.50),
-        "p95_ms": pct(every, 0.95),
-        "p99_ms": pct(every, 0.99),
-        "max_ms": round(1000 * every[-1], 1),
-        "mean_ms": round(1000 * statistics.fmean(every), 1),
-        "by_endpoint_p99_ms": {k: pct(sorted(v), 0.99) for k, v in sorted(timings.items())},
-        "survey_import_seconds": round(survey_seconds, 1),
-        "province_totals": {
-            k: totals[k] for k in ("surveyed", "entered", "accepted", "rejected", "exported")
-        },
-    }
-    say(f"query: {out}")
     return out
 
 
@@ -498,7 +554,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_rebuild:
             results["rebuild"] = await rebuild_part(infra, "bench_rebuild")
             if not args.skip_query:
-                results["query"] = await query_part(infra, "bench_rebuild", config, args.requests)
+                results["query"] = await query_part(
+                    infra, "bench_rebuild", config, args.requests, args.load_records
+                )
         results["machine"]["load_average_at_end"] = os.getloadavg()
     finally:
         if not args.keep:
@@ -516,6 +574,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=PLAN_TOTAL)
     parser.add_argument("--live-records", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--load-records", type=int, default=10000, help="Records ingested while querying."
+    )
     parser.add_argument("--seed", type=int, default=2547)
     parser.add_argument("--kafka")
     parser.add_argument("--mongodb")

@@ -158,6 +158,9 @@ async def test_every_accepted_version_is_held_exactly_once_whatever_fails(
     held_at_kill = await writes()
     assert held_at_kill < expected_a, "killed too late: nothing was left in flight"
     await export_service.start(**TUNING)
+    await eventually(  # the new process took over the partitions and resumed
+        lambda: _at_least(writes, held_at_kill + 20), within=60, what="exports resumed"
+    )
 
     # 3. A full outage that ends by itself, with more records arriving during it.
     refused_before = (await sandbox.stats())["counters"].get("outage_refused", 0)
@@ -173,6 +176,7 @@ async def test_every_accepted_version_is_held_exactly_once_whatever_fails(
     tripped = await eventually(breaker_tripped, within=OUTAGE_S, what="breaker open")
     # Consumption pauses: the backlog stays in Kafka, not parked in the store.
     assert tripped["deliveries"].get("pending", 0) < 100, tripped
+    context = f"sandbox {await sandbox.stats()}, export {tripped}"
 
     async def outage_over() -> bool:
         faults = (
@@ -184,7 +188,7 @@ async def test_every_accepted_version_is_held_exactly_once_whatever_fails(
     refused = (await sandbox.stats())["counters"]["outage_refused"] - refused_before
     # Without a breaker every parked record would be tried every few seconds (hundreds of
     # calls); with it, ~20 calls open it, calls in flight finish, then one probe per period.
-    assert refused < 120, f"{refused} calls during a {OUTAGE_S:.0f}s outage"
+    assert refused < 120, f"{refused} calls during a {OUTAGE_S:.0f}s outage; {context}"
     assert time.monotonic() - outage_began >= OUTAGE_S, "the outage ended early"
 
     # 4. Everything lands: exactly once, the ledger agrees, nothing stuck.

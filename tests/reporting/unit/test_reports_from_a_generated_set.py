@@ -3,6 +3,7 @@ shuffled and repeated, against numbers computed from what was intended."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from random import Random
 
@@ -153,7 +154,7 @@ def test_deadlines_with_an_injected_clock(reports: Reports) -> None:
     assert by_key[(1, "district_report")]["status"] == "due_soon"  # 30/07/2020, 10 days
     assert by_key[(1, "province_report")]["status"] == "on_time"  # 31/08/2020
     assert by_key[(2, "district_report")]["days_left"] == 375
-    later = Reports(**{**reports.__dict__, "today": lambda: date(2020, 9, 1)})
+    later = dataclasses.replace(reports, today=lambda: date(2020, 9, 1))
     statuses = {(d["phase"], d["kind"]): d["status"] for d in later.deadlines()["deadlines"]}
     assert statuses[(1, "district_report")] == "overdue"
     assert statuses[(1, "province_report")] == "overdue"

@@ -11,7 +11,7 @@ a test checks them against the full models.
 
 from __future__ import annotations
 
-import uuid
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
@@ -44,18 +44,21 @@ class _Facts(_Slim):
     entry_number: str = ""
 
     def facts(self) -> RecordFacts:
-        book = self.book_number.strip()
         entry = self.entry_number.strip()
-        key = (
-            book_key(
-                book_unit(self.registering_authority_code, self.storing_unit_code),
-                self.record_type,
-                book,
-            )
-            if book
-            else None
+        key = _book_key(
+            self.registering_authority_code,
+            self.storing_unit_code,
+            self.record_type,
+            self.book_number,
         )
         return RecordFacts(self.record_type, key, entry_key(entry) if entry else None)
+
+
+@lru_cache(maxsize=65536)
+def _book_key(authority: str | None, storing: str, record_type: str, number: str) -> str | None:
+    # A book's events come by the hundred: its key is computed once.
+    book = number.strip()
+    return book_key(book_unit(authority, storing), record_type, book) if book else None
 
 
 class _Reason(_Slim):
@@ -90,7 +93,7 @@ class _ExportedPayload(_Slim):
 
 class _Envelope(_Slim):
     schema_version: Literal[1]
-    event_id: uuid.UUID
+    event_id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
     occurred_at: AwareDatetime
     record_id: str
     record_version: int = Field(ge=1)
@@ -108,7 +111,7 @@ class _Envelope(_Slim):
         facts: _Facts | None = None,
     ) -> EventView:
         return EventView(
-            event_id=str(self.event_id),
+            event_id=self.event_id.lower(),
             event_type=event_type,
             occurred_at=timestamp(self.occurred_at),
             record_id=self.record_id,

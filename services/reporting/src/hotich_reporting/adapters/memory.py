@@ -27,6 +27,7 @@ class MemoryProjection:
     def __init__(self) -> None:
         self._reset()
         self.applied_batches = 0
+        self.changes = 0
 
     def _reset(self) -> None:
         self.states: dict[str, RecordState] = {}
@@ -55,12 +56,19 @@ class MemoryProjection:
                 self.slots_.pop(sid, None)
         for phase, unit, record_id, add in changes.members:
             (self.members_.add if add else self.members_.discard)((phase, unit, record_id))
+        if changes.states:
+            self.changes += 1
         return len(changes.states)
+
+    async def version(self) -> int:
+        """How many batches changed something."""
+        return self.changes
 
     async def load(self, states: Iterable[RecordState]) -> int:
         """Bulk-load states into an empty projection."""
         materialized = list(states)
         result = totals(materialized)
+        self.changes += 1
         self.states = {s.record_id: s for s in materialized}
         self.cells_ = {k: Counter(v) for k, v in result.cells.items()}
         self.books_ = {k: Counter(v) for k, v in result.books.items()}
@@ -71,6 +79,7 @@ class MemoryProjection:
     async def clear(self) -> None:
         """Forget everything."""
         self._reset()
+        self.changes += 1
 
     async def cells(self, buckets: Collection[str] | None = None) -> list[CellCounts]:
         """Counters per (bucket, unit, type)."""
@@ -121,9 +130,15 @@ class MemorySurvey:
 
     def __init__(self) -> None:
         self.books_: dict[str, SurveyBook] = {}
+        self.imports = 0
+
+    async def version(self) -> int:
+        """How many imports happened."""
+        return self.imports
 
     async def import_books(self, books: Sequence[SurveyBook], *, replace: bool) -> int:
         """Store books."""
+        self.imports += 1
         if replace:
             self.books_ = {}
         for book in books:

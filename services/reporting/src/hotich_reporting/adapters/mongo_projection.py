@@ -379,6 +379,13 @@ class MongoProjection:
         doc = await self._meta.find_one({"_id": _META})
         return int(doc["round"]) if doc is not None else 0
 
+    async def version(self) -> int:
+        """The number of the last round committed (by any instance)."""
+        try:
+            return await self._round()
+        except PyMongoError as exc:
+            raise RetryableError(f"reporting store: {exc!r}") from exc
+
     async def _load_cells(self) -> None:
         """Read every cell and the round number from one snapshot (a read transaction)."""
         async with await self._client.start_session() as session:

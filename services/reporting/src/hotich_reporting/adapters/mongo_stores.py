@@ -95,10 +95,14 @@ class MongoSurvey:
         doc = await self._books.find_one({"_id": book_key})
         return book_from_doc(doc) if doc is not None else None
 
+    async def version(self) -> int:
+        """How many imports happened."""
+        meta = await self._meta.find_one({"_id": "survey"})
+        return int(meta["imports"]) if meta is not None else 0
+
     async def cells(self) -> list[CellCounts]:
         """``surveyed`` per (bucket, unit, type), from memory while no import happened."""
-        meta = await self._meta.find_one({"_id": "survey"})
-        number = int(meta["imports"]) if meta is not None else 0
+        number = await self.version()
         if self._cache is None or self._cache_import != number:
             self._cache = [
                 CellCounts(d["p"], d["u"], d["t"], {"surveyed": int(d["n"])})

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
@@ -164,67 +164,80 @@ class RecordState:
         return self.facts.record_type if self.facts is not None else "unknown"
 
 
-def _facts_key(view: EventView) -> tuple[int, int, int, str, str]:
-    return (view.version, *order_key(view))
-
-
-def _with_facts(state: RecordState, view: EventView) -> RecordState:
-    if view.facts is None:
-        return state
-    key = _facts_key(view)
-    if state.facts_key is not None and key <= state.facts_key:
-        return state
-    return replace(state, facts=view.facts, facts_key=key)
-
-
-def _with_validation(state: RecordState, view: EventView) -> RecordState:
-    if view.rank != 1:
-        return state
-    key = (view.occurred_at, view.event_id)
-    if state.validation_key is not None and key <= state.validation_key:
-        return state
-    return replace(state, late=view.late, not_enterable=view.not_enterable, validation_key=key)
-
-
-def _with_status(state: RecordState, view: EventView) -> RecordState:
-    return replace(
-        state,
-        unit_code=view.unit_code,
-        status=view.status,
-        status_key=order_key(view),
-        phase=view.phase,
-        reasons=view.reasons,
-    )
-
-
 def merge(state: RecordState | None, view: EventView) -> RecordState:
-    """Fold one event into a record's state (commutative and idempotent)."""
+    """Fold one event into a record's state (commutative and idempotent).
+
+    Returns ``state`` itself when the event changes nothing (a repeat, or stale).
+    """
+    key = order_key(view)
+    validation = (view.occurred_at, view.event_id) if view.rank == 1 else None
+    facts_key = (view.version, *key) if view.facts is not None else None
     if state is None:
-        state = RecordState(
+        return RecordState(
             record_id=view.record_id,
             unit_code=view.unit_code,
             version=view.version,
             status=view.status,
-            status_key=order_key(view),
+            status_key=key,
             phase=view.phase,
             reasons=view.reasons,
+            late=view.late if validation else False,
+            not_enterable=view.not_enterable if validation else False,
+            validation_key=validation,
+            facts=view.facts,
+            facts_key=facts_key,
         )
-        return _with_facts(_with_validation(state, view), view)
-    if view.version > state.version:
+    unit, version, status, status_key = (
+        state.unit_code,
+        state.version,
+        state.status,
+        state.status_key,
+    )
+    phase, reasons = state.phase, state.reasons
+    late, not_enterable, validation_key = state.late, state.not_enterable, state.validation_key
+    facts, known_facts = state.facts, state.facts_key
+    changed = False
+    if view.version > version:
         # A new version starts over: nothing said of the old one holds for it.
-        fresh = replace(
-            _with_status(state, view),
-            version=view.version,
-            late=False,
-            not_enterable=False,
-            validation_key=None,
+        unit, version, status, status_key = view.unit_code, view.version, view.status, key
+        phase, reasons = view.phase, view.reasons
+        late, not_enterable, validation_key = False, False, None
+        changed = True
+    elif view.version == version and key > status_key:
+        unit, status, status_key, phase, reasons = (
+            view.unit_code,
+            view.status,
+            key,
+            view.phase,
+            view.reasons,
         )
-        return _with_facts(_with_validation(fresh, view), view)
-    if view.version == state.version:
-        if order_key(view) > state.status_key:
-            state = _with_status(state, view)
-        state = _with_validation(state, view)
-    return _with_facts(state, view)
+        changed = True
+    if (
+        validation is not None
+        and view.version == version
+        and (validation_key is None or validation > validation_key)
+    ):
+        late, not_enterable, validation_key = view.late, view.not_enterable, validation
+        changed = True
+    if facts_key is not None and (known_facts is None or facts_key > known_facts):
+        facts, known_facts = view.facts, facts_key
+        changed = True
+    if not changed:
+        return state
+    return RecordState(
+        record_id=state.record_id,
+        unit_code=unit,
+        version=version,
+        status=status,
+        status_key=status_key,
+        phase=phase,
+        reasons=reasons,
+        late=late,
+        not_enterable=not_enterable,
+        validation_key=validation_key,
+        facts=facts,
+        facts_key=known_facts,
+    )
 
 
 def fold(views: Iterable[EventView], state: RecordState | None = None) -> RecordState | None:

@@ -72,6 +72,9 @@ class ProjectionStore(Protocol):
     async def apply(self, views: Sequence[EventView]) -> int:
         """Fold events in, atomically with the counters; return the records changed."""
 
+    async def version(self) -> int:
+        """A number that changes whenever the projection does (for caching reads)."""
+
     async def cells(self, buckets: Collection[str] | None = None) -> list[CellCounts]:
         """Counters per (bucket, unit, type), optionally only some buckets."""
 
@@ -102,6 +105,9 @@ class SurveyStore(Protocol):
 
     async def import_books(self, books: Sequence[SurveyBook], *, replace: bool) -> int:
         """Store books (replacing all, or those with the same keys); return the count."""
+
+    async def version(self) -> int:
+        """A number that changes with every import (for caching reads)."""
 
     async def books(self, unit_code: str | None = None) -> list[SurveyBook]:
         """Books of a unit (by book key), or all."""

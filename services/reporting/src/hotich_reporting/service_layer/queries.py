@@ -9,8 +9,8 @@ district its own office and its communes, the Department (and admins) the provin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -95,6 +95,20 @@ class Reports:
     plan: Plan
     today: Callable[[], date]
     due_soon_days: int = 14
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
+    _memo_versions: tuple[int, int] = field(default=(-1, -1), init=False, repr=False)
+
+    async def _remember(self, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
+        """A result computed from the counters, kept until the projection or survey change."""
+        versions = (await self.projection.version(), await self.survey.version())
+        if versions != self._memo_versions:
+            self._memo = {}
+            self._memo_versions = versions
+        if key not in self._memo:
+            if len(self._memo) > 2000:
+                self._memo.clear()
+            self._memo[key] = await compute()
+        return self._memo[key]
 
     # -- helpers ------------------------------------------------------------------
 
@@ -161,17 +175,24 @@ class Reports:
             UnknownPhase: not a phase.
         """
         scope = self.scope(principal, unit_code)
-        cells = [
-            c
-            for c in await self.cells(phase)
-            if scope is None or self.registry.is_within(c.unit_code, scope)
-        ]
-        tree = roll_up(cells, self.registry, scope)
-        own: dict[str, Counter[str]] = {}
-        by_type: dict[str, Counter[str]] = {}
-        for cell in cells:
-            own.setdefault(cell.unit_code, Counter()).update(cell.counts)
-            by_type.setdefault(cell.record_type, Counter()).update(cell.counts)
+        if phase not in PHASES:
+            raise UnknownPhase(phase)
+
+        async def rolled() -> tuple[Any, ...]:
+            cells = [
+                c
+                for c in await self.cells(phase)
+                if scope is None or self.registry.is_within(c.unit_code, scope)
+            ]
+            tree = roll_up(cells, self.registry, scope)
+            own: dict[str, Counter[str]] = {}
+            by_type: dict[str, Counter[str]] = {}
+            for cell in cells:
+                own.setdefault(cell.unit_code, Counter()).update(cell.counts)
+                by_type.setdefault(cell.record_type, Counter()).update(cell.counts)
+            return tree, own, by_type
+
+        tree, own, by_type = await self._remember(("progress", phase, scope), rolled)
         top = scope or self.plan.province_code
         lots = await self.acceptance.list(phase) if phase in ("1", "2", "3", "migration") else []
         codes = self.children(top)
@@ -224,6 +245,14 @@ class Reports:
             OutOfScope: the unit is outside the caller's scope.
         """
         scope = self.scope(principal, unit_code)
+
+        async def compute() -> dict[str, Any]:
+            return await self._lifecycle(phase, scope)
+
+        result: dict[str, Any] = await self._remember(("lifecycle", phase, scope), compute)
+        return result
+
+    async def _lifecycle(self, phase: str | None, scope: str | None) -> dict[str, Any]:
         buckets = None if phase in (None, "all") else {phase}
         cells = [
             c
@@ -259,6 +288,14 @@ class Reports:
             OutOfScope: the unit is outside the caller's scope.
         """
         self.scope(principal, unit_code)
+
+        async def compute() -> dict[str, Any]:
+            return await self._books(unit_code, phase)
+
+        result: dict[str, Any] = await self._remember(("books", unit_code, phase), compute)
+        return result
+
+    async def _books(self, unit_code: str, phase: str | None) -> dict[str, Any]:
         surveyed = {b.key: b for b in await self.survey.books(unit_code)}
         counted = {b.book_key: b.counts for b in await self.projection.books(unit_code)}
         rows = []
@@ -339,14 +376,16 @@ class Reports:
             OutOfScope: the unit is outside the caller's scope.
         """
         scope = self.scope(principal, unit_code)
-        cells = [
-            c
-            for c in await self.cells(phase)
-            if scope is None or self.registry.is_within(c.unit_code, scope)
-        ]
-        by_level: Counter[str] = Counter()
-        for cell in cells:
-            by_level[level_of(cell.unit_code, self.registry)] += int(cell.counts.get("accepted", 0))
+
+        async def levels() -> Counter[str]:
+            found: Counter[str] = Counter()
+            for cell in await self.cells(phase):
+                if scope is None or self.registry.is_within(cell.unit_code, scope):
+                    level = level_of(cell.unit_code, self.registry)
+                    found[level] += int(cell.counts.get("accepted", 0))
+            return found
+
+        by_level: Counter[str] = await self._remember(("cost", phase, scope), levels)
         lines = cost_lines(self.plan, by_level)
         lots = [
             lot

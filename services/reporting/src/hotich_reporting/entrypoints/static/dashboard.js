@@ -67,8 +67,8 @@
       el("div", { class: "stat" }, el("div", { class: "label" }, label), el("div", { class: "value" }, value))));
   }
 
-  function barChart(container, rows, onClick) {
-    const labelWidth = 190, width = 900, rowHeight = 26;
+  function barChart(container, rows, onClick, width = 900, labelWidth = 190) {
+    const rowHeight = 26;
     const max = Math.max(1, ...rows.map((r) => Math.max(r.surveyed || 0, r.entered || 0)));
     const scale = (width - labelWidth - 90) / max;
     const chart = svg("svg", { viewBox: `0 0 ${width} ${rows.length * rowHeight + 6}`, role: "img" });
@@ -140,7 +140,7 @@
 
   function renderTypes(report) {
     const rows = Object.entries(report.by_type).map(([code, r]) => chartRow(r.label, code, r));
-    barChart($("types-chart"), rows, null);
+    barChart($("types-chart"), rows, null, 520, 200);
   }
 
   function renderDeadlines(data) {
