@@ -9,12 +9,14 @@ topic from its beginning, so the pipeline would process them too.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from hotich_local import stack
+from hotich_local import accounts, stack
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,22 @@ async def running_stack(
         yield state
     finally:
         stack.down(config)
+
+
+@pytest.fixture(scope="module")
+async def clerk_token(running_stack: stack.StackState) -> str:
+    username = f"clerk-{uuid.uuid4().hex[:8]}"
+    await accounts.create(
+        running_stack.mongodb_url,
+        username,
+        "clerk-password",
+        "25459",
+        "clerk",
+        database=running_stack.intake_database,
+    )
+    async with httpx.AsyncClient(base_url=running_stack.urls["intake"]) as client:
+        response = await client.post(
+            "/v1/auth/token", data={"username": username, "password": "clerk-password"}
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])

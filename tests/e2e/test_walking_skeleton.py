@@ -15,30 +15,10 @@ from hotich_contracts import topics
 from hotich_contracts.events import RecordExported
 from hotich_contracts.examples import example_record
 from hotich_contracts.records import RecordType
-from hotich_local import accounts, stack
+from hotich_local import stack
+from tests.e2e.support import WAIT_S, eventually
 
 pytestmark = pytest.mark.e2e
-
-WAIT_S = 60.0
-
-
-@pytest.fixture(scope="module")
-async def clerk_token(running_stack: stack.StackState) -> str:
-    username = f"clerk-{uuid.uuid4().hex[:8]}"
-    await accounts.create(
-        running_stack.mongodb_url,
-        username,
-        "clerk-password",
-        "25459",
-        "clerk",
-        database=running_stack.intake_database,
-    )
-    async with httpx.AsyncClient(base_url=running_stack.urls["intake"]) as client:
-        response = await client.post(
-            "/v1/auth/token", data={"username": username, "password": "clerk-password"}
-        )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 @pytest.fixture
@@ -62,16 +42,6 @@ async def await_exported(consumer: AIOKafkaConsumer, record_id: str) -> RecordEx
             if event.record_id == record_id:
                 return event
     raise AssertionError("unreachable")
-
-
-async def eventually(check: Any, within: float = WAIT_S) -> Any:
-    """Poll an HTTP view until ``check`` returns a truthy value (views lag the topics)."""
-    async with asyncio.timeout(within):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.2)
 
 
 async def test_record_is_exported_with_a_national_id_and_counted(

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -120,6 +121,9 @@ class EventPublisher:
         except (KafkaError, TimeoutError) as exc:
             raise RetryableError(f"Kafka did not acknowledge {topic}: {exc!r}") from exc
         metrics.EVENTS_PUBLISHED.labels(topic).inc(len(events))
+        for event in events:
+            for reason in getattr(getattr(event, "payload", None), "reasons", None) or ():
+                metrics.REASONS.labels(topic, str(getattr(reason, "code", "unknown"))).inc()
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Publish already-serialized bytes (dead letters, replays) and wait for the ack."""
@@ -155,6 +159,29 @@ def _decode(model: Any, value: bytes) -> Any:
 
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def _observe_lag(
+    message: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]], group: str
+) -> None:
+    """Set the lag gauge of every partition in the batch from the fetch's high watermark.
+
+    A partition this member no longer gets batches from keeps its last value, which
+    was 0 once it caught up; the group's true lag, committed offsets included, is what
+    ``hotich groups`` and KEDA read from the broker.
+    """
+    consumer = getattr(message, "consumer", None)
+    highwater = getattr(consumer, "highwater", None)
+    if highwater is None:
+        return
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        last[key] = max(last.get(key, -1), record.offset)
+    for (topic, partition), offset in last.items():
+        end = highwater(TopicPartition(topic, partition))
+        if isinstance(end, int):
+            metrics.CONSUMER_LAG.labels(topic, str(partition), group).set(max(end - offset - 1, 0))
 
 
 def subscribe(
@@ -226,6 +253,7 @@ def subscribe(
                         metrics.HANDLER_RETRIES.labels(group).inc()
                     await handle_isolating_poison(pairs)
         metrics.BATCH_SECONDS.labels(group).observe(time.perf_counter() - started)
+        _observe_lag(message, records, group)
 
     broker.subscriber(
         subscription.topic,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "hotich_events_consumed_total", "Events decoded from a topic.", ["topic", "group"]
@@ -19,3 +19,18 @@ HANDLER_RETRIES = Counter(
     ["group"],
 )
 BATCH_SECONDS = Histogram("hotich_batch_seconds", "Time to handle one consumed batch.", ["group"])
+REASONS = Counter(
+    "hotich_reasons_total",
+    "Reason codes carried by published outcomes (rejections, duplicates, export failures).",
+    ["topic", "reason"],
+)
+INPUT_ERRORS = Counter(
+    "hotich_input_errors_total",
+    "Inputs refused at the edge (HTTP 422, invalid batch items), by error code.",
+    ["service", "code"],
+)
+CONSUMER_LAG = Gauge(
+    "hotich_consumer_lag",
+    "Messages between this member's position and the partition's end, after its last batch.",
+    ["topic", "partition", "group"],
+)

@@ -8,6 +8,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from hotich_runtime import metrics
+
 _VI_BY_TYPE = {
     "missing": "Thiếu trường bắt buộc.",
     "extra_forbidden": "Trường không được phép.",
@@ -32,6 +34,7 @@ def field_errors(errors: Any) -> list[dict[str, Any]]:
     """Turn pydantic errors into field-level reasons with both languages."""
     out = []
     for err in errors:
+        metrics.INPUT_ERRORS.labels("intake", str(err.get("type", "invalid"))).inc()
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         out.append(
             {
