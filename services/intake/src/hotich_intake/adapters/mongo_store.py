@@ -17,6 +17,7 @@ from hotich_contracts.events import (
     STAGE_RANK,
     RecordEntered,
     RecordEnteredPayload,
+    RecordStatus,
     resolves_suspicion,
 )
 from hotich_contracts.records import RECORD_ADAPTER
@@ -377,6 +378,19 @@ class MongoRecordStore:
                     {"$set": fields},
                 )
             )
+            if rank == STAGE_RANK["record.exported"] and status == RecordStatus.EXPORTED.value:
+                # A redriven export that succeeded replaces the failure of the same version.
+                ops.append(
+                    UpdateOne(
+                        {
+                            "_id": event.record_id,
+                            "status_version": event.record_version,
+                            "status_rank": rank,
+                            "status": RecordStatus.EXPORT_FAILED.value,
+                        },
+                        {"$set": fields | {"reasons": []}},
+                    )
+                )
         if not ops:
             return
         try:
