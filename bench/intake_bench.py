@@ -119,6 +119,97 @@ async def single_posts(
     }
 
 
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client: the load generator shares the server's 2 cores.
+
+    httpx spends several times the server's CPU per request; a benchmark driven by it
+    measures the client. This one writes prebuilt requests and reads answers by
+    Content-Length (what uvicorn sends for JSON), like wrk or hey would.
+    """
+
+    def __init__(self, url: str, token: str) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port = parsed.host, parsed.port or 80
+        self.token = token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        """Open the keep-alive connection."""
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        """Send one POST and read its answer; return the status code."""
+        assert self.reader is not None
+        assert self.writer is not None
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+                f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{extra}\r\n"
+            ).encode()
+            + body
+        )
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            elif name.strip().lower() == b"transfer-encoding":
+                raise RuntimeError("chunked answers are not expected here")
+        await self.reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+async def raw_single_posts(
+    url: str, tokens: list[str], posts: int, records: Iterator[dict[str, Any]]
+) -> dict[str, Any]:
+    """Like :func:`single_posts`, with :class:`RawClient`; connections opened before timing."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    bodies = [
+        [json.dumps(next(records), ensure_ascii=False).encode() for _ in range(posts)]
+        for _ in tokens
+    ]
+    clients = [RawClient(url, t) for t in tokens]
+    await asyncio.gather(*(c.connect() for c in clients))
+    cpu_before = time.process_time()
+
+    async def client_loop(client: RawClient, mine: list[bytes]) -> None:
+        for body in mine:
+            started = time.perf_counter()
+            status = await client.post("/v1/records", body, {"Idempotency-Key": uuid.uuid4().hex})
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(c, b) for c, b in zip(clients, bodies, strict=True)))
+    elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_before
+    await asyncio.gather(*(c.close() for c in clients))
+    return {
+        "client": "raw HTTP/1.1 keep-alive (connections opened before timing)",
+        "clients": len(tokens),
+        "requests": len(latencies),
+        "statuses": statuses,
+        "elapsed_s": round(elapsed, 2),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "load_generator_cpu_s": round(client_cpu, 1),
+    }
+
+
 async def batches(
     url: str, tokens: list[str], total: int, size: int, records: Iterator[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -210,9 +301,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await single_posts(url, tokens[:5], 10, records)  # warm-up
             pids = state.pids
             results["single_post"] = await _measured(
-                pids, single_posts(url, tokens, args.posts_per_client, records)
+                pids, raw_single_posts(url, tokens, args.posts_per_client, records)
             )
             print(json.dumps(results["single_post"]))
+            # The same with httpx as the client, for comparison: it needs more CPU than
+            # the server, on the same two cores.
+            results["single_post_httpx_client"] = await _measured(
+                pids, single_posts(url, tokens, args.posts_per_client, records)
+            )
+            print(json.dumps(results["single_post_httpx_client"]))
             results["batch"] = await _measured(
                 pids, batches(url, tokens[:4], args.batch_records, 1000, records)
             )

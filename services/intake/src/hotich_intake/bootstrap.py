@@ -23,8 +23,17 @@ from hotich_intake.adapters.mongo_store import (
 )
 from hotich_intake.config import DEV_SECRET, IntakeSettings
 from hotich_intake.domain.limits import TokenBucket
-from hotich_intake.service_layer.records import apply_outcomes, relay_unpublished
+from hotich_intake.domain.model import Account
+from hotich_intake.service_layer.ports import AuditEntry
+from hotich_intake.service_layer.records import (
+    Entry,
+    ItemResult,
+    apply_outcomes,
+    relay_unpublished,
+    submit_entries,
+)
 from hotich_runtime.app import Runtime
+from hotich_runtime.coalesce import Coalescer
 from hotich_runtime.kafka import BatchSubscription, EventPublisher
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,14 @@ class IntakeDeps:
     publisher: EventPublisher
     registry: UnitRegistry
     limiter: TokenBucket
+    entries: Coalescer[Entry, ItemResult]
+    """Concurrent single POSTs, entered together (one outbox entry, one write, one send)."""
+    account_lookups: Coalescer[str, Account | None]
+    """Every request's account check (exists, not locked), one query per flush."""
+    audit_entries: Coalescer[AuditEntry, None]
+    """Audit entries of concurrent requests, one insert per flush."""
+    outbox_closer: Coalescer[list[str], None]
+    """Outbox entries to close once Kafka acknowledged (in the background)."""
 
 
 async def _relay_forever(deps: IntakeDeps) -> None:
@@ -61,15 +78,50 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     if settings.jwt_secret == DEV_SECRET:
         log.warning("HOTICH_JWT_SECRET is the development default: set a secret in production")
     await ensure_indexes(runtime.db)
+    account_store = MongoAccountStore(runtime.db)
+    record_store = MongoRecordStore(runtime.db)
+    audit_log = MongoAuditLog(runtime.db)
+
+    async def close_outboxes(outbox_ids: list[list[str]]) -> list[None]:
+        await record_store.close_outbox([i for ids in outbox_ids for i in ids])
+        return [None] * len(outbox_ids)
+
+    outbox_closer = Coalescer(close_outboxes, max_items=1000, name="intake_outbox_close")
+
+    async def close_later(outbox_ids: list[str]) -> None:
+        outbox_closer.submit_nowait(outbox_ids)
+
+    async def enter(entries: list[Entry]) -> list[ItemResult]:
+        return await submit_entries(
+            record_store, runtime.publisher, entries, close_outbox=close_later
+        )
+
+    async def look_up(usernames: list[str]) -> list[Account | None]:
+        found = await account_store.get_many(usernames)
+        return [found.get(u) for u in usernames]
+
+    async def write_audit(entries: list[AuditEntry]) -> list[None]:
+        await audit_log.append(entries)
+        return [None] * len(entries)
+
     deps = IntakeDeps(
         settings=settings,
-        accounts=MongoAccountStore(runtime.db),
-        records=MongoRecordStore(runtime.db),
-        audit=MongoAuditLog(runtime.db),
+        accounts=account_store,
+        records=record_store,
+        audit=audit_log,
         jobs=MongoImportJobs(runtime.db),
         publisher=runtime.publisher,
         registry=default_registry(),
         limiter=TokenBucket(rate=settings.rate_per_s, burst=settings.rate_burst),
+        entries=Coalescer(
+            enter,
+            max_items=settings.max_batch,
+            concurrency=settings.entry_flushes,
+            name="intake_entries",
+        ),
+        account_lookups=Coalescer(look_up, max_items=1000, name="intake_accounts"),
+        audit_entries=Coalescer(write_audit, max_items=1000, name="intake_audit"),
+        outbox_closer=outbox_closer,
     )
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay_forever(deps))
@@ -85,7 +137,15 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
 
 
 async def teardown(runtime: Runtime) -> None:
-    """Stop the outbox relay."""
+    """Finish what was submitted, then stop the outbox relay."""
+    deps: IntakeDeps = runtime.state["deps"]
+    for coalescer in (
+        deps.entries,
+        deps.account_lookups,
+        deps.audit_entries,
+        deps.outbox_closer,
+    ):
+        await coalescer.aclose()
     task: asyncio.Task[None] = runtime.state["relay"]
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

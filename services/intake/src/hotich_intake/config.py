@@ -35,6 +35,11 @@ class IntakeSettings(ServiceSettings):
         default=10 * 1024 * 1024, description="Largest JSON request (413 past it)."
     )
     max_batch: int = Field(default=1000, ge=1, description="Records per POST /v1/records/batch.")
+    entry_flushes: int = Field(
+        default=2,
+        ge=1,
+        description="Group commits of concurrent single POSTs in flight at once (1 = serial).",
+    )
     import_chunk: int = Field(default=500, ge=1, description="Lines per committed import chunk.")
     rate_per_s: float = Field(default=200.0, gt=0, description="Requests per second per account.")
     rate_burst: float = Field(default=400.0, ge=1, description="Requests at once per account.")

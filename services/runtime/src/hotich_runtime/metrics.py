@@ -34,3 +34,9 @@ CONSUMER_LAG = Gauge(
     "Messages between this member's position and the partition's end, after its last batch.",
     ["topic", "partition", "group"],
 )
+COALESCED = Histogram(
+    "hotich_coalesced_batch_size",
+    "Calls flushed together by a group commit (intake's concurrent POSTs, account checks...).",
+    ["name"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)

@@ -30,6 +30,10 @@ class InMemoryAccountStore:
         """Return the account."""
         return self.accounts.get(username)
 
+    async def get_many(self, usernames: Sequence[str]) -> dict[str, Account]:
+        """Return the accounts that exist among ``usernames``."""
+        return {u: self.accounts[u] for u in usernames if u in self.accounts}
+
     async def set_locked(self, username: str, locked: bool, at: datetime) -> bool:
         """Lock or unlock."""
         account = self.accounts.get(username)

@@ -84,6 +84,18 @@ class MongoAccountStore:
         doc = await self._c.find_one({"_id": username})
         return None if doc is None else self._account(doc)
 
+    async def get_many(self, usernames: Sequence[str]) -> dict[str, Account]:
+        """Return the accounts that exist among ``usernames`` (one query).
+
+        Raises:
+            RetryableError: the store did not answer.
+        """
+        try:
+            docs = self._c.find({"_id": {"$in": sorted(set(usernames))}})
+            return {doc["_id"]: self._account(doc) async for doc in docs}
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc
+
     async def set_locked(self, username: str, locked: bool, at: datetime) -> bool:
         """Lock or unlock the account."""
         result = await self._c.update_one(

@@ -25,6 +25,9 @@ class AccountStore(Protocol):
     async def get(self, username: str) -> Account | None:
         """Return the account."""
 
+    async def get_many(self, usernames: Sequence[str]) -> dict[str, Account]:
+        """Return the accounts that exist among ``usernames``, by username."""
+
     async def set_locked(self, username: str, locked: bool, at: datetime) -> bool:
         """Lock or unlock; False if there is no such account."""
 

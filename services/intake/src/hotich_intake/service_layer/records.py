@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -127,6 +127,15 @@ def _view(principal: Principal, record_id: str, version: int, record: Record) ->
     )
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One submission with who sent it: concurrent single POSTs are entered together."""
+
+    principal: Principal
+    submission: Submission
+    correlation_id: str
+
+
 async def submit_records(
     store: RecordStore,
     publisher: Publisher,
@@ -134,6 +143,26 @@ async def submit_records(
     submissions: Sequence[Submission],
     *,
     correlation_id: str,
+) -> list[ItemResult]:
+    """Enter one caller's records (a batch); see :func:`submit_entries`.
+
+    Raises:
+        NotAllowed: the role may not enter records at all.
+        RetryableError: Kafka or the store is unavailable.
+    """
+    if principal.role not in WRITE_ROLES:
+        raise NotAllowed("role may not enter records")
+    return await submit_entries(
+        store, publisher, [Entry(principal, s, correlation_id) for s in submissions]
+    )
+
+
+async def submit_entries(
+    store: RecordStore,
+    publisher: Publisher,
+    entries: Sequence[Entry],
+    *,
+    close_outbox: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> list[ItemResult]:
     """Enter records; return once every new one is acknowledged by Kafka (``acks=all``).
 
@@ -145,16 +174,17 @@ async def submit_records(
     id and the event id stay the same, so nothing is doubled, even when Kafka took the
     first attempt and only its acknowledgement was lost.
 
+    The entries may come from several callers (a group commit of concurrent POSTs):
+    each is checked against its own principal, and one outbox entry covers them all.
+
     Raises:
-        NotAllowed: the role may not enter records at all.
         RetryableError: Kafka or the store is unavailable.
     """
-    if principal.role not in WRITE_ROLES:
-        raise NotAllowed("role may not enter records")
     results: dict[int, ItemResult] = {}
     candidates: list[tuple[int, NewRecord]] = []
-    for index, submission in enumerate(submissions):
-        if not _allowed_source(principal, submission.record):
+    for index, entry in enumerate(entries):
+        principal, submission = entry.principal, entry.submission
+        if principal.role not in WRITE_ROLES or not _allowed_source(principal, submission.record):
             results[index] = ItemResult(
                 index,
                 "forbidden",
@@ -165,7 +195,12 @@ async def submit_records(
             continue
         record_id = str(uuid.uuid4())
         event = _entered(
-            principal, record_id, 1, submission.record, submission.idempotency_key, correlation_id
+            principal,
+            record_id,
+            1,
+            submission.record,
+            submission.idempotency_key,
+            entry.correlation_id,
         )
         candidates.append(
             (
@@ -211,8 +246,11 @@ async def submit_records(
     # their whole outbox entry now: same record ids, same event ids.
     waiting_outboxes, waiting = await store.pending_events(repeated) if repeated else ([], [])
     await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
-    await store.close_outbox([outbox_id, *waiting_outboxes])
-    return [results[i] for i in range(len(submissions))]
+    # Closing the entry is cleanup: once Kafka acknowledged, the answer is settled. An
+    # entry left open (crash, store down) makes the relay publish the same event ids
+    # again, which consumers drop. ``close_outbox`` may therefore run in the background.
+    await (close_outbox or store.close_outbox)([outbox_id, *waiting_outboxes])
+    return [results[i] for i in range(len(entries))]
 
 
 async def correct_record(
