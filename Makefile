@@ -41,6 +41,11 @@ lint:
 typecheck:
 	uv run mypy
 
+BENCH_RECORDS ?= 30000
+
+bench: install          ## end-to-end benchmark on a fresh local stack: bench/results/e2e.{json,png}
+	uv run hotich bench --records $(BENCH_RECORDS) --out bench/results/e2e.json --plot bench/results/e2e.png
+
 schemas:               ## regenerate JSON Schema and AsyncAPI from contracts/
 	uv run python -m hotich_contracts.schema_gen
 

@@ -287,6 +287,17 @@ async def wait_ready(port: int) -> None:
         await procs.wait_until(ready, within=120, what="reporting")
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds a process used so far (Linux /proc), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def live_part(infra: Infra, records: int) -> dict[str, Any]:
     """Time the service draining the topics' backlog."""
     say(f"live: waiting for the reporting service to drain {records:,} records' events")
@@ -302,6 +313,10 @@ async def live_part(infra: Infra, records: int) -> dict[str, Any]:
     try:
         await wait_ready(port)
         ready_at = time.perf_counter()
+        store_pid = next(
+            (s.pid for s in infra.servers if isinstance(s, mongo.SecantusServer)), None
+        )
+        cpu_at_start = (cpu_seconds(pid), cpu_seconds(store_pid))
         samples: list[tuple[float, int]] = []
         while True:
             done = await committed(infra.bootstrap, group)
@@ -311,6 +326,7 @@ async def live_part(infra: Infra, records: int) -> dict[str, Any]:
                 break
             await asyncio.sleep(1.0)
         finished = time.perf_counter()
+        cpu_at_end = (cpu_seconds(pid), cpu_seconds(store_pid))
     finally:
         procs.stop(pid)
     # steady rate: between 10% and 90% of the backlog
@@ -329,6 +345,10 @@ async def live_part(infra: Infra, records: int) -> dict[str, Any]:
         "steady_records_per_s": round(steady * records / total) if steady else None,
         "database": database,
     }
+    # Where the time goes: CPU seconds of the service and of the store while draining.
+    for name, start, end in zip(("service", "store"), cpu_at_start, cpu_at_end, strict=True):
+        if start is not None and end is not None:
+            result[f"{name}_cpu_seconds"] = round(end - start, 1)
     say(f"live: {result}")
     return result
 

@@ -14,6 +14,7 @@ from hotich_contracts.events import (
 from hotich_contracts.reasons import ReasonCode
 from hotich_contracts.units import default_registry
 from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.config import DedupSettings
 from hotich_dedup.domain.model import ReviewState
 from hotich_dedup.service_layer import review
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -180,3 +181,35 @@ async def test_a_resolution_interrupted_before_publishing_is_completed_by_the_re
     [event] = pub.events(topics.RECORD_DEDUPLICATED)
     assert event.payload.status == RecordStatus.ACCEPTED  # type: ignore[attr-defined]
     assert await review.publish_pending(store, pub) == 0
+
+
+async def test_outcomes_and_resolutions_go_to_the_configured_topic() -> None:
+    store, pub = InMemoryDedupStore(), FakePublisher()
+    a, b = validated(birth(entry_number="1")), validated(birth(entry_number="2"))
+    out = await deduplicate([a, b], store=store, publisher=pub, topic="t.dedup")
+    assert pub.events("t.dedup") == out
+    await review.resolve(
+        store,
+        pub,
+        REGISTRY,
+        DISTRICT,
+        b.record_id,
+        resolution=DuplicateResolution.DISTINCT,
+        topic="t.dedup",
+    )
+    assert len(pub.events("t.dedup")) == 3
+    assert pub.events(topics.RECORD_DEDUPLICATED) == []
+
+
+def test_the_topics_are_settings_defaulting_to_the_contract(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = DedupSettings()
+    assert (default.source_topic, default.deduplicated_topic) == (
+        topics.RECORD_VALIDATED,
+        topics.RECORD_DEDUPLICATED,
+    )
+    monkeypatch.setenv("HOTICH_DEDUP_SOURCE_TOPIC", "t.in")
+    monkeypatch.setenv("HOTICH_DEDUP_DEDUPLICATED_TOPIC", "t.out")
+    moved = DedupSettings()
+    assert (moved.source_topic, moved.deduplicated_topic) == ("t.in", "t.out")

@@ -106,3 +106,76 @@ async def test_cached_counters_follow_every_writer(
 
 def _norm(cells: list[CellCounts]) -> list[tuple[str, str, str, list[tuple[str, int]]]]:
     return sorted((c.phase, c.unit_code, c.record_type, sorted(c.counts.items())) for c in cells)
+
+
+def _by_stage(views: list[EventView]) -> tuple[list[EventView], list[EventView], list[EventView]]:
+    """Events of records with all three first stages: entered, validated, deduplicated."""
+    by_record: dict[str, dict[int, EventView]] = {}
+    for view in views:
+        if view.version == 1:
+            by_record.setdefault(view.record_id, {}).setdefault(view.rank, view)
+    chosen = [stages for stages in by_record.values() if {0, 1, 2} <= set(stages)][:60]
+    assert len(chosen) == 60
+    return (
+        [s[0] for s in chosen],
+        [s[1] for s in chosen],
+        [s[2] for s in chosen],
+    )
+
+
+async def _expected(views: list[EventView]) -> MemoryProjection:
+    memory = MemoryProjection()
+    await memory.apply(views)
+    return memory
+
+
+async def test_a_state_cached_by_one_instance_and_changed_by_another_is_not_trusted(
+    client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
+) -> None:
+    entered, validated, deduplicated = _by_stage(views)
+    db = client[database_name]
+    first, second = MongoProjection(client, db), MongoProjection(client, db)
+    assert await first.apply(entered) == 60  # first caches the entered states
+    assert all(v.record_id in first.state_cache for v in entered)
+    # The records' partitions move to the second instance, which validates them.
+    assert await second.apply(validated) == 60
+    # ... and back: the first instance's cache is stale. A redelivered validation
+    # changes nothing (the store's states hold it already), a new event is folded into
+    # the stored state, not the cached one.
+    assert await first.apply(validated) == 0
+    assert await first.apply(deduplicated) == 60
+    expected = await _expected(entered + validated + deduplicated)
+    assert (await first.dump()).differences(await expected.dump()) == []
+    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+
+
+async def test_a_redelivered_batch_changes_nothing(
+    client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
+) -> None:
+    db = client[database_name]
+    store = MongoProjection(client, db)
+    batch = views[: len(views) // 2]
+    assert await store.apply(batch) > 0
+    round_after, dump_after = await store.version(), await store.dump()
+    assert await store.apply(batch) == 0  # from the cache: no store write at all
+    restarted = MongoProjection(client, db)  # a restart: nothing cached
+    assert await restarted.apply(list(reversed(batch))) == 0
+    assert await store.version() == round_after
+    assert (await restarted.dump()).differences(dump_after) == []
+
+
+async def test_forgetting_the_cached_states_reads_them_again(
+    client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
+) -> None:
+    entered, validated, _ = _by_stage(views)
+    store = MongoProjection(client, client[database_name], cached_states=1000)
+    await store.apply(entered)
+    hits = store.state_cache.hits
+    await store.apply(validated)
+    assert store.state_cache.hits - hits == 60
+    store.forget_states()  # partitions revoked
+    assert len(store.state_cache) == 0
+    misses = store.state_cache.misses
+    assert await store.apply(validated) == 0
+    assert store.state_cache.misses - misses == 60
+    assert len(store.state_cache) == 60  # read back from the store

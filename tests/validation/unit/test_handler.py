@@ -1,5 +1,7 @@
 from datetime import UTC, datetime
 
+import pytest
+
 from hotich_contracts import topics
 from hotich_contracts.envelope import derived_event_id
 from hotich_contracts.events import RecordStatus, RecordValidated
@@ -9,6 +11,7 @@ from hotich_contracts.reasons import Severity
 from hotich_contracts.records import RecordType
 from hotich_contracts.units import default_registry
 from hotich_runtime.ports import FakePublisher
+from hotich_validation.config import ValidationSettings
 from hotich_validation.service_layer.handlers import Validator, validate_batch
 from tests.factories import entered, record
 
@@ -107,3 +110,26 @@ def test_outcomes_survive_the_wire() -> None:
     rec = record(RecordType.BIRTH, unreadable_fields=["details.place_of_birth"])
     outcome = VALIDATOR.validate(entered(rec))
     assert RecordValidated.model_validate_json(outcome.model_dump_json()) == outcome
+
+
+async def test_outcomes_go_to_the_configured_topic() -> None:
+    pub = FakePublisher()
+    [outcome] = await validate_batch(
+        [entered(record(RecordType.BIRTH))], validator=VALIDATOR, publisher=pub, topic="t.valid"
+    )
+    assert pub.events("t.valid") == [outcome]
+    assert pub.events(topics.RECORD_VALIDATED) == []
+
+
+def test_the_topics_are_settings_defaulting_to_the_contract(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = ValidationSettings()
+    assert (default.source_topic, default.validated_topic) == (
+        topics.RECORD_ENTERED,
+        topics.RECORD_VALIDATED,
+    )
+    monkeypatch.setenv("HOTICH_VALIDATION_SOURCE_TOPIC", "t.in")
+    monkeypatch.setenv("HOTICH_VALIDATION_VALIDATED_TOPIC", "t.out")
+    moved = ValidationSettings()
+    assert (moved.source_topic, moved.validated_topic) == ("t.in", "t.out")

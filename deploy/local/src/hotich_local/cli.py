@@ -208,6 +208,70 @@ def infra_fetch() -> None:
     typer.echo(str(path) if path else "java or mvn missing: the local stack will use tansu")
 
 
+@app.command("bench")
+def bench(
+    records: Annotated[
+        int, typer.Option(help="Records to post (1366849: the plan's whole backlog).")
+    ] = 30_000,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 2547,
+    bulk_clients: Annotated[int, typer.Option(help="Clients posting batches.")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Records per batch (≤ 1,000).")] = 500,
+    interactive_clients: Annotated[
+        int, typer.Option(help="Clerks posting single records meanwhile.")
+    ] = 4,
+    interactive_share: Annotated[
+        float, typer.Option(help="Share of the records the clerks post.")
+    ] = 0.02,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run the bare-hops baseline (the ceiling).")
+    ] = True,
+    baseline_records: Annotated[
+        int | None, typer.Option(help="Records through the baseline (default: --records).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 3600,
+    out: Annotated[str, typer.Option(help="Results (JSON).")] = "bench/results/e2e.json",
+    plot: Annotated[
+        str, typer.Option(help="Plot (PNG); empty for none.")
+    ] = "bench/results/e2e.png",
+    home: Annotated[
+        str | None,
+        typer.Option(
+            "--home", help="Use the stack running there (default: a fresh stack in a temp dir)."
+        ),
+    ] = None,
+) -> None:
+    """End-to-end benchmark: throughput, latency, lag, CPU and RSS, checked against the truth."""
+    from pathlib import Path
+
+    from hotich_local import bench as e2e
+
+    options = e2e.BenchOptions(
+        records=records,
+        seed=seed,
+        bulk_clients=bulk_clients,
+        batch_size=batch_size,
+        interactive_clients=interactive_clients,
+        interactive_share=interactive_share,
+        baseline=baseline,
+        baseline_records=baseline_records,
+        timeout_s=timeout,
+        home=home,
+        out=Path(out),
+        plot=Path(plot) if plot else None,
+    )
+    results = asyncio.run(e2e.run(options))
+    typer.echo(e2e.table(results))
+    typer.echo(f"results: {out}" + (f", plot: {plot}" if plot else ""))
+    if not results["correctness"]["passed"]:
+        for row in results["correctness"]["checks"]:
+            if not row["ok"]:
+                typer.echo(
+                    f"MISMATCH {row['check']}: expected {row['expected']}, got {row['actual']}",
+                    err=True,
+                )
+        raise typer.Exit(1)
+
+
 @app.command("groups")
 def groups(
     kafka: Annotated[

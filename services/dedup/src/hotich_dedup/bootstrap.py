@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from hotich_contracts import topics
 from hotich_contracts.events import RecordValidated
 from hotich_contracts.units import UnitRegistry, default_registry
 from hotich_dedup.adapters.mongo_store import MongoDedupStore
@@ -48,7 +47,9 @@ async def _relay(deps: DedupDeps, *, first_delay: float = 1.0) -> None:
         await asyncio.sleep(delay)
         delay = deps.settings.review_relay_interval_s
         try:
-            done = await publish_pending(deps.store, deps.publisher)
+            done = await publish_pending(
+                deps.store, deps.publisher, topic=deps.settings.deduplicated_topic
+            )
         except Exception as exc:  # noqa: BLE001 - the outbox keeps the work; retry next round
             log.warning("resolution relay failed, will retry", extra={"error": repr(exc)})
             continue
@@ -66,10 +67,16 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay(deps), name="dedup-review-relay")
     rules = dataclasses.replace(DEFAULT_RULES, threshold=settings.match_threshold)
-    handle = partial(deduplicate, store=store, publisher=runtime.publisher, rules=rules)
+    handle = partial(
+        deduplicate,
+        store=store,
+        publisher=runtime.publisher,
+        rules=rules,
+        topic=settings.deduplicated_topic,
+    )
     return [
         BatchSubscription(
-            topic=topics.RECORD_VALIDATED,
+            topic=settings.source_topic,
             group_id=settings.group_id,
             model=RecordValidated,
             handle=handle,

@@ -7,6 +7,7 @@ import os
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from hotich_contracts import topics
 from hotich_dedup.domain.scoring import DEFAULT_RULES
 from hotich_runtime.settings import ServiceSettings
 
@@ -19,6 +20,15 @@ class DedupSettings(ServiceSettings):
     mongodb_database: str = "hotich_dedup"
     http_port: int = 8012
     group_id: str = "hotich-dedup"
+    source_topic: str = Field(
+        default=topics.RECORD_VALIDATED,
+        description="Where validated records are read (the contract's topic; tests and "
+        "benchmarks point it elsewhere).",
+    )
+    deduplicated_topic: str = Field(
+        default=topics.RECORD_DEDUPLICATED,
+        description="Where outcomes and review resolutions are published.",
+    )
     jwt_secret: str = Field(
         default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", "hotich-dev-secret-change-me"),
         description="Verifies bearer tokens issued by intake (HOTICH_JWT_SECRET).",

@@ -58,7 +58,9 @@ def build(runtime: Runtime) -> ReportingDeps:
     assert isinstance(settings, ReportingSettings)
     plan = load_plan(settings.plan_file)
     registry = default_registry()
-    projection = MongoProjection(runtime.mongo_client, runtime.db)
+    projection = MongoProjection(
+        runtime.mongo_client, runtime.db, cached_states=settings.cached_states
+    )
     survey = MongoSurvey(runtime.mongo_client, runtime.db)
     lots = MongoAcceptance(runtime.db)
     reports = Reports(

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from hotich_contracts import topics
 from hotich_contracts.events import RecordEntered
 from hotich_contracts.mandatory import load_mandatory_fields
 from hotich_contracts.plan import load_plan
@@ -28,9 +27,14 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     )
     return [
         BatchSubscription(
-            topic=topics.RECORD_ENTERED,
+            topic=settings.source_topic,
             group_id=settings.group_id,
             model=RecordEntered,
-            handle=partial(validate_batch, validator=validator, publisher=runtime.publisher),
+            handle=partial(
+                validate_batch,
+                validator=validator,
+                publisher=runtime.publisher,
+                topic=settings.validated_topic,
+            ),
         )
     ]

@@ -220,16 +220,24 @@ class MongoDedupStore:
                 await self._keys.delete_one({"_id": key, "record_id": record_id})
 
     async def claim_keys(self, claims: Sequence[tuple[str, str]]) -> Mapping[str, str]:
-        """Insert every claim unordered; losers read the owner back."""
+        """Insert every claim unordered; only the keys already taken read the owner back.
+
+        An inserted claim is owned by its record (the unique ``_id`` says so); a key
+        refused as a duplicate is read (its owner may be that same record: a repeat).
+        """
         if not claims:
             return {}
         docs = [{"_id": key, "record_id": record_id} for key, record_id in claims]
+        refused: set[int] = set()
         async with _store_errors():
             try:
                 await self._keys.insert_many(docs, ordered=False)
             except BulkWriteError as exc:
                 _only_duplicates(exc)
-            return await self.key_owners([key for key, _ in claims])
+                refused = {int(err["index"]) for err in exc.details.get("writeErrors", [])}
+            taken = await self.key_owners([claims[i][0] for i in sorted(refused)])
+        owners = {key: record_id for i, (key, record_id) in enumerate(claims) if i not in refused}
+        return {**owners, **taken}
 
     async def key_owners(self, keys: Sequence[str]) -> Mapping[str, str]:
         """Owners of the keys."""

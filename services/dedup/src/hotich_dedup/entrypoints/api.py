@@ -179,6 +179,7 @@ async def resolve_duplicate(
             resolution=body.resolution,
             note=body.note,
             duplicate_of=body.duplicate_of,
+            topic=deps.settings.deduplicated_topic,
         )
     except review.ReviewError as exc:
         raise _http_error(exc) from exc

@@ -20,7 +20,8 @@ For each valid record version of a batch, in order:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hotich_contracts import topics
@@ -144,11 +145,16 @@ class _Wave:
 async def _decide(
     events: list[RecordValidated], store: DedupStore, rules: MatchRules
 ) -> list[RecordDeduplicated]:
-    kept = await store.decisions([(e.record_id, e.record_version) for e in events])
+    states = await store.states([e.record_id for e in events])
+    # A decision is kept only after its record's state was saved: a record without a
+    # state (most of a fresh stream) has no decision to look up.
+    kept = await store.decisions(
+        [(e.record_id, e.record_version) for e in events if e.record_id in states]
+    )
     fresh = [e for e in events if (e.record_id, e.record_version) not in kept]
     decided: dict[str, Decision] = {}
     if fresh:
-        decided = await _decide_fresh(fresh, store, rules)
+        decided = await _decide_fresh(fresh, states, store, rules)
     outcomes = []
     for event in events:
         decision = kept.get((event.record_id, event.record_version)) or decided[event.record_id]
@@ -157,10 +163,12 @@ async def _decide(
 
 
 async def _decide_fresh(
-    fresh: list[RecordValidated], store: DedupStore, rules: MatchRules
+    fresh: list[RecordValidated],
+    states: Mapping[str, RecordState],
+    store: DedupStore,
+    rules: MatchRules,
 ) -> dict[str, Decision]:
     wave = _Wave(fresh)
-    states = await store.states([e.record_id for e in fresh])
     # A version older than the one held (replayed from far back) is decided read-only.
     current = [
         e for e in fresh if (s := states.get(e.record_id)) is None or s.version <= e.record_version
@@ -265,7 +273,14 @@ async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[s
                 if candidate.record_id != rid and not later:
                     pool[candidate.record_id] = candidate
         pools[rid] = list(pool.values())
-    pairs = sorted({pair_id(rid, c.record_id) for rid, pool in pools.items() for c in pool})
+    # Only pairs that score as duplicates can be spared by a reviewer's "distinct": find
+    # those first (a few per batch) and ask the store about them alone, not about every
+    # pair the blocking keys brought together.
+    everyone = dataclasses.replace(rules, max_candidates=sys.maxsize)
+    matching = {
+        rid: find_matches(wave.profiles[rid], pool, everyone) for rid, pool in pools.items()
+    }
+    pairs = sorted({pair_id(rid, m.record_id) for rid, ms in matching.items() for m in ms})
     marked = await store.distinct_pairs(pairs) if pairs else {}
 
     def distinct(a: MatchProfile, b: MatchProfile) -> bool:
@@ -276,10 +291,12 @@ async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[s
             and prints.get(b.record_id) == b.fingerprint
         )
 
-    return {
-        rid: find_matches(wave.profiles[rid], pool, rules, distinct=distinct)
-        for rid, pool in pools.items()
-    }
+    result: dict[str, list[Match]] = {}
+    for rid, matches in matching.items():
+        scored = {m.record_id for m in matches}
+        alike = [c for c in pools[rid] if c.record_id in scored]
+        result[rid] = find_matches(wave.profiles[rid], alike, rules, distinct=distinct)
+    return result
 
 
 async def deduplicate(
@@ -288,8 +305,9 @@ async def deduplicate(
     store: DedupStore,
     publisher: Publisher,
     rules: MatchRules = DEFAULT_RULES,
+    topic: str = topics.RECORD_DEDUPLICATED,
 ) -> list[RecordDeduplicated]:
-    """Decide the valid record versions of a batch and publish the outcomes.
+    """Decide the valid record versions of a batch and publish the outcomes to ``topic``.
 
     Records rejected by validation are not dedup's business and pass by. A repeated
     event gives the same outcome with the same event id, so downstream drops it.
@@ -298,5 +316,5 @@ async def deduplicate(
     outcomes: list[RecordDeduplicated] = []
     for wave in _waves(valid):
         outcomes.extend(await _decide(wave, store, rules))
-    await publisher.publish(topics.RECORD_DEDUPLICATED, outcomes)
+    await publisher.publish(topic, outcomes)
     return outcomes

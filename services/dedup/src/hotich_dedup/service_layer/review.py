@@ -139,7 +139,9 @@ def resolving_event(decision: Decision) -> RecordDeduplicated:
     )
 
 
-async def _complete(decision: Decision, store: DedupStore, publisher: Publisher) -> None:
+async def _complete(
+    decision: Decision, store: DedupStore, publisher: Publisher, topic: str
+) -> None:
     """Apply a resolution's effects, publish its event, and note it published."""
     review = decision.review
     assert review is not None
@@ -155,7 +157,7 @@ async def _complete(decision: Decision, store: DedupStore, publisher: Publisher)
         )
     else:
         await store.deactivate(decision.record_id, decision.version)
-    await publisher.publish(topics.RECORD_DEDUPLICATED, [resolving_event(decision)])
+    await publisher.publish(topic, [resolving_event(decision)])
     await store.mark_published(decision.record_id, decision.version)
 
 
@@ -170,6 +172,7 @@ async def resolve(
     note: str | None = None,
     duplicate_of: str | None = None,
     now: datetime | None = None,
+    topic: str = topics.RECORD_DEDUPLICATED,
 ) -> Decision:
     """Resolve the open suspicion on a record's newest version; return the decision.
 
@@ -215,13 +218,19 @@ async def resolve(
         ):
             raise Conflict(record_id)
         claimed = held  # the same resolution again: complete it (idempotent)
-    await _complete(claimed, store, publisher)
+    await _complete(claimed, store, publisher, topic)
     return claimed
 
 
-async def publish_pending(store: DedupStore, publisher: Publisher, *, limit: int = 100) -> int:
+async def publish_pending(
+    store: DedupStore,
+    publisher: Publisher,
+    *,
+    limit: int = 100,
+    topic: str = topics.RECORD_DEDUPLICATED,
+) -> int:
     """Complete resolutions whose event may not have been published; return how many."""
     pending = await store.unpublished_reviews(limit)
     for decision in pending:
-        await _complete(decision, store, publisher)
+        await _complete(decision, store, publisher, topic)
     return len(pending)

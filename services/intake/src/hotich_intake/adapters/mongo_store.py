@@ -366,29 +366,25 @@ class MongoRecordStore:
                     fields["reasons"] = reasons
             if getattr(payload, "national_id", None):
                 fields["national_id"] = payload.national_id
-            ops.append(
-                UpdateOne(
+            # The status moves only forward. One update per case rather than one with an
+            # ``$or``: SecantusDB scans the whole collection for ``_id`` + ``$or`` (90 ms
+            # at 20,000 records) but uses the ``_id`` index for these. In an ordered bulk,
+            # at most one of them matches: each one leaves the others' filters false.
+            newer: list[dict[str, Any]] = [
+                {"status_version": {"$lt": event.record_version}},
+                {"status_version": event.record_version, "status_rank": {"$lt": rank}},
+            ]
+            if resolves_suspicion(event):
+                # a reviewer's resolution replaces the suspicion it resolves
+                newer.append(
                     {
-                        "_id": event.record_id,
-                        "$or": [
-                            {"status_version": {"$lt": event.record_version}},
-                            {"status_version": event.record_version, "status_rank": {"$lt": rank}},
-                            # a reviewer's resolution replaces the suspicion it resolves
-                            *(
-                                [
-                                    {
-                                        "status_version": event.record_version,
-                                        "status_rank": rank,
-                                        "status": "duplicate_suspected",
-                                    }
-                                ]
-                                if resolves_suspicion(event)
-                                else []
-                            ),
-                        ],
-                    },
-                    {"$set": fields},
+                        "status_version": event.record_version,
+                        "status_rank": rank,
+                        "status": "duplicate_suspected",
+                    }
                 )
+            ops.extend(
+                UpdateOne({"_id": event.record_id, **case}, {"$set": fields}) for case in newer
             )
             if rank == STAGE_RANK["record.exported"] and status == RecordStatus.EXPORTED.value:
                 # A redriven export that succeeded replaces the failure of the same version.

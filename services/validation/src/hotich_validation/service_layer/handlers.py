@@ -196,12 +196,22 @@ class Validator:
 
 
 async def validate_batch(
-    events: Sequence[RecordEntered], *, validator: Validator, publisher: Publisher
+    events: Sequence[RecordEntered],
+    *,
+    validator: Validator,
+    publisher: Publisher,
+    topic: str = topics.RECORD_VALIDATED,
 ) -> list[RecordValidated]:
-    """Validate a batch and publish the outcomes (same event ids on a repeat)."""
+    """Validate a batch and publish the outcomes to ``topic``.
+
+    At least once: a batch handled again (a crash before its offsets were committed, a
+    rebalance) publishes its outcomes again, with the *same event ids*
+    (``derived_event_id(entered_event_id, STAGE)``) and the same content; only
+    ``occurred_at`` (when it was validated) differs. Consumers drop the copy by its id.
+    """
     now = utcnow()
     outcomes = [validator.validate(e, at=now) for e in events]
-    await publisher.publish(topics.RECORD_VALIDATED, outcomes)
+    await publisher.publish(topic, outcomes)
     return outcomes
 
 

@@ -1,0 +1,105 @@
+"""``hotich bench`` on a tiny workload: the figures are there and the run is correct.
+
+The stack gets a broker of its own even when ``HOTICH_TEST_KAFKA_BOOTSTRAP`` names a
+shared one: a fresh stack's consumer groups would read the events other tests left on
+the lifecycle topics, and the benchmark compares what reporting counts with the ground
+truth of the records it posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotich_local import stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+RECORDS = 300
+
+
+@pytest.fixture
+async def bench_stack(
+    mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[stack.StackConfig]:
+    home: Path = tmp_path_factory.mktemp("hotich-bench")
+    config = stack.StackConfig.load(
+        str(home),
+        external_mongodb=mongodb_url,
+        free_ports=True,
+        database_prefix=f"bench_{home.name}_",
+    )
+    await stack.up(config)
+    try:
+        yield config
+    finally:
+        stack.down(config)
+
+
+async def test_bench_reports_figures_and_matches_the_ground_truth(
+    bench_stack: stack.StackConfig, tmp_path: Path
+) -> None:
+    out, png = tmp_path / "e2e.json", tmp_path / "e2e.png"
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("hotich")),
+        "bench",
+        "--home",
+        str(bench_stack.home),
+        "--records",
+        str(RECORDS),
+        "--out",
+        str(out),
+        "--plot",
+        str(png),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text[-3000:]
+    assert "| end to end" in text  # the table
+
+    results = json.loads(out.read_text())
+    assert results["stack"]["fresh"] is False  # it used the stack started here
+    assert results["correctness"]["passed"] is True, results["correctness"]
+    expected = results["workload"]["expected"]
+    assert expected["created"] + expected["invalid"] == RECORDS
+    assert expected["exported"] > 0
+
+    pipeline = results["pipeline"]
+    assert pipeline["status"] == "complete"
+    assert pipeline["records_created"] == expected["created"]
+    assert pipeline["records_per_s"] > 0
+    assert pipeline["ingest"]["records_per_s"] > 0
+    assert pipeline["latency"]["ack_ms"]["batch"]["n"] > 0
+    assert pipeline["latency"]["ack_ms"]["single"]["p99"] > 0
+    interactive = pipeline["latency"]["interactive"]
+    assert interactive["post_to_exported_event_s"]["n"] > 0
+    assert interactive["post_to_accepted_event_s"]["p50"] > 0
+    assert set(pipeline["stages"]) >= {
+        "hotich-validation",
+        "hotich-dedup",
+        "hotich-export",
+        "hotich-reporting",
+    }
+    assert pipeline["lag_timeline"]
+    # The store is the session's (external to this stack): not among the stack's processes.
+    for name in ("intake", "validation", "dedup", "export", "reporting", "broker"):
+        figures = pipeline["processes"][name]
+        assert figures["cpu_s"] >= 0
+        assert figures["rss_peak_mb"] > 0
+
+    baseline = results["baseline"]
+    assert baseline["status"] == "complete"
+    assert baseline["records"] == RECORDS
+    assert baseline["records_per_s"] > 0
+    assert baseline["topics"] == [f"hotich.bench.hop{i}" for i in range(1, baseline["hops"])]
+    assert results["ratio_pipeline_to_baseline"] > 0
+    assert results["extrapolation"]["pipeline_hours"] > 0
+
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,101 @@
+"""The pure parts of ``hotich bench``: its workload's ground truth and its figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hotich_contracts.events import RecordEntered, RecordEnteredPayload
+from hotich_contracts.plan import load_plan
+from hotich_contracts.records import parse_record
+from hotich_contracts.units import default_registry
+from hotich_local import bench
+from hotich_local.synth import generate
+from hotich_validation.service_layer.handlers import Validator
+
+
+def test_the_workloads_ground_truth_holds_for_an_entry_made_today() -> None:
+    """The correctness check compares with the truth: validation must agree with it today."""
+    validator = Validator(plan=load_plan(), registry=default_registry())
+    now = datetime.now(UTC)
+    checked = 0
+    for item in generate(bench.generation_config(3000, 2547)):
+        truth = item["truth"]
+        if truth["malformed"]:
+            continue
+        event = RecordEntered(
+            actor="clerk",
+            correlation_id=truth["id"],
+            record_id=truth["id"],
+            record_version=1,
+            unit_code=truth["entering_unit_code"],
+            occurred_at=now,
+            payload=RecordEnteredPayload(record=parse_record(item["record"])),
+        )
+        outcome = validator.validate(event).payload
+        expected = [c for c in truth["reasons"] if c != "duplicate_exact"]
+        assert [r.code for r in outcome.reasons] == expected, truth
+        assert outcome.phase == truth["phase"], truth
+        checked += 1
+    assert checked > 2900
+
+
+def test_expected_outcomes_add_up() -> None:
+    expected = bench.expected_outcomes(bench.BenchOptions(records=2000))
+    assert expected.items == 2000
+    assert expected.created + expected.invalid == 2000
+    assert expected.exported + expected.rejected + expected.duplicate_suspected == expected.created
+    assert all(source in ("manual", "migration") for _, source in expected.senders)
+
+
+def test_interactive_share_and_unique_keys() -> None:
+    options = bench.BenchOptions(records=1000, interactive_share=0.1)
+    items = list(bench.plan_items(options, "run1", 1000))
+    assert sum(i.interactive for i in items) == 100
+    assert len({i.key for i in items}) == 1000
+    assert all(i.body["book_number"].endswith("-run1") for i in items if i.body["book_number"])
+
+
+def test_percentiles() -> None:
+    figures = bench.percentiles([0.1 * n for n in range(1, 101)], scale=1000, digits=0)
+    assert figures["n"] == 100
+    assert figures["p50"] == 5100
+    assert figures["p99"] == 10000
+    assert bench.percentiles([]) == {"n": 0}
+
+
+def test_stage_figures_rate_while_behind_and_drain() -> None:
+    rows = [
+        {"t": 0.0, "groups": {"g": {"end": 0, "committed": 0, "lag": 0}}},
+        {"t": 2.0, "groups": {"g": {"end": 400, "committed": 100, "lag": 300}}},
+        {"t": 4.0, "groups": {"g": {"end": 400, "committed": 300, "lag": 100}}},
+        {"t": 6.0, "groups": {"g": {"end": 400, "committed": 400, "lag": 0}}},
+    ]
+    figures = bench.stage_figures(rows, records=200, groups=("g",))["g"]
+    assert figures["peak_lag"] == 300
+    assert figures["peak_lag_at_s"] == 2.0
+    assert figures["drained_at_s"] == 6.0
+    assert figures["events_per_record"] == 2.0
+    assert figures["events_per_s_while_behind"] == 75.0  # 300 events over 4 s with lag
+    assert figures["records_per_s_while_behind"] == 37.5
+
+
+def test_correctness_flags_a_missing_export() -> None:
+    expected = bench.Expected(created=10, invalid=1, exported=8, rejected=2)
+    before = {"reporting": {}, "sandbox": {"records": 5, "duplicate_sources": 0}}
+    after = {
+        "reporting": {"total": 10, "exported": 7, "rejected": 2, "accepted": 1},
+        "sandbox": {"records": 12, "duplicate_sources": 0},
+    }
+    pipeline = {
+        "ingest": {"outcomes": {"created": 10, "invalid": 1}},
+        "counts_before": before,
+        "counts_after": after,
+    }
+    result = bench.correctness(expected, pipeline)
+    assert result["passed"] is False
+    failed = {r["check"] for r in result["checks"] if not r["ok"]}
+    assert failed == {
+        "sandbox: records held (exported)",
+        "reporting: exported",
+        "reporting: not yet final (received, valid, accepted)",
+    }
