@@ -57,8 +57,6 @@ class IntakeDeps:
     """Every request's account check (exists, not locked), one query per flush."""
     audit_entries: Coalescer[AuditEntry, None]
     """Audit entries of concurrent requests, one insert per flush."""
-    outbox_closer: Coalescer[list[str], None]
-    """Outbox entries to close once Kafka acknowledged (in the background)."""
 
 
 async def _relay_forever(deps: IntakeDeps) -> None:
@@ -82,19 +80,10 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     record_store = MongoRecordStore(runtime.db)
     audit_log = MongoAuditLog(runtime.db)
 
-    async def close_outboxes(outbox_ids: list[list[str]]) -> list[None]:
-        await record_store.close_outbox([i for ids in outbox_ids for i in ids])
-        return [None] * len(outbox_ids)
-
-    outbox_closer = Coalescer(close_outboxes, max_items=1000, name="intake_outbox_close")
-
-    async def close_later(outbox_ids: list[str]) -> None:
-        outbox_closer.submit_nowait(outbox_ids)
-
     async def enter(entries: list[Entry]) -> list[ItemResult]:
-        return await submit_entries(
-            record_store, runtime.publisher, entries, close_outbox=close_later
-        )
+        # The outbox entry is closed before the answer: closing it in the background
+        # raced the relay under load (the same events published twice, same ids).
+        return await submit_entries(record_store, runtime.publisher, entries)
 
     async def look_up(usernames: list[str]) -> list[Account | None]:
         found = await account_store.get_many(usernames)
@@ -121,7 +110,6 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
         ),
         account_lookups=Coalescer(look_up, max_items=1000, name="intake_accounts"),
         audit_entries=Coalescer(write_audit, max_items=1000, name="intake_audit"),
-        outbox_closer=outbox_closer,
     )
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay_forever(deps))
@@ -143,7 +131,6 @@ async def teardown(runtime: Runtime) -> None:
         deps.entries,
         deps.account_lookups,
         deps.audit_entries,
-        deps.outbox_closer,
     ):
         await coalescer.aclose()
     task: asyncio.Task[None] = runtime.state["relay"]

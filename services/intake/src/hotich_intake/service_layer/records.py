@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -161,8 +161,6 @@ async def submit_entries(
     store: RecordStore,
     publisher: Publisher,
     entries: Sequence[Entry],
-    *,
-    close_outbox: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> list[ItemResult]:
     """Enter records; return once every new one is acknowledged by Kafka (``acks=all``).
 
@@ -246,10 +244,7 @@ async def submit_entries(
     # their whole outbox entry now: same record ids, same event ids.
     waiting_outboxes, waiting = await store.pending_events(repeated) if repeated else ([], [])
     await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
-    # Closing the entry is cleanup: once Kafka acknowledged, the answer is settled. An
-    # entry left open (crash, store down) makes the relay publish the same event ids
-    # again, which consumers drop. ``close_outbox`` may therefore run in the background.
-    await (close_outbox or store.close_outbox)([outbox_id, *waiting_outboxes])
+    await store.close_outbox([outbox_id, *waiting_outboxes])
     return [results[i] for i in range(len(entries))]
 
 
