@@ -123,19 +123,3 @@ async def test_with_concurrency_two_a_second_flush_starts_while_the_first_waits(
     flush.gate.set()
     assert await asyncio.gather(first, second, *third) == [10, 20, 30, 40]
     assert flush.batches == [[1], [2], [3, 4]]
-
-
-async def test_submit_nowait_is_flushed_in_the_background_and_awaited_by_aclose(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    flush = Recorder()
-    coalescer = Coalescer(flush)
-    flush.gate.clear()
-    coalescer.submit_nowait(1)
-    coalescer.submit_nowait(2)
-    await asyncio.sleep(0.01)
-    assert flush.batches == [[1, 2]]
-    flush.fail_next = True
-    flush.gate.set()
-    await coalescer.aclose()
-    assert "a background flush failed" in caplog.text

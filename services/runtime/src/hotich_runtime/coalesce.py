@@ -16,13 +16,10 @@ and what it started (a record written and published) completes.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from hotich_runtime import metrics
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,8 +50,6 @@ class Coalescer(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running: set[asyncio.Task[None]] = set()
         self._kick_scheduled = False
-        self.flushes = 0
-        """Batches flushed so far (for tests and metrics)."""
 
     async def submit(self, item: T) -> R:
         """Queue ``item``; return its result once the batch it joined is flushed."""
@@ -63,17 +58,6 @@ class Coalescer(Generic[T, R]):
         self._pending.append((item, future))
         self._schedule(loop)
         return await asyncio.shield(future)
-
-    def submit_nowait(self, item: T) -> None:
-        """Queue ``item`` for the next flush without waiting for it (cleanup work).
-
-        A failed flush is logged; :meth:`aclose` still waits for it.
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        future.add_done_callback(_log_failure)
-        self._pending.append((item, future))
-        self._schedule(loop)
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         # Start flushing on the next turn of the loop: callers already running join first.
@@ -95,7 +79,6 @@ class Coalescer(Generic[T, R]):
             self._schedule(asyncio.get_running_loop())
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        self.flushes += 1
         self._sizes.observe(len(batch))
         try:
             results = await self._flush([item for item, _ in batch])
@@ -122,8 +105,3 @@ class Coalescer(Generic[T, R]):
                 await asyncio.wait(set(self._running))
             else:
                 await asyncio.sleep(0)
-
-
-def _log_failure(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("a background flush failed", exc_info=future.exception())
