@@ -36,9 +36,11 @@ class IntakeSettings(ServiceSettings):
     )
     max_batch: int = Field(default=1000, ge=1, description="Records per POST /v1/records/batch.")
     entry_flushes: int = Field(
-        default=2,
+        default=1,
         ge=1,
-        description="Group commits of concurrent single POSTs in flight at once (1 = serial).",
+        description="Group commits of concurrent single POSTs in flight at once. Above 1, a "
+        "retry landing in a second flush while the first is in flight finds its outbox entry "
+        "open and republishes it (same event ids, dropped downstream, but doubled in Kafka).",
     )
     import_chunk: int = Field(default=500, ge=1, description="Lines per committed import chunk.")
     rate_per_s: float = Field(default=200.0, gt=0, description="Requests per second per account.")
