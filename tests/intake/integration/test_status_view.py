@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -91,3 +92,97 @@ async def test_a_redriven_export_replaces_the_failure_and_a_redelivered_failure_
     assert doc["national_id"] == "VN-25-0000000042"
     assert doc["reasons"] == []
     assert [h["status"] for h in doc["history"]] == ["export_failed", "exported"]
+
+
+async def test_concurrent_writers_lose_no_event_and_push_none_twice(
+    record_store: tuple[MongoRecordStore, AsyncCollection[dict[str, Any]]],
+) -> None:
+    """Two consumers (a rebalance) and a correction write the same records at once."""
+    records, collection = record_store
+    ids = [str(uuid.uuid4()) for _ in range(120)]
+    await collection.insert_many(
+        [
+            {
+                "_id": rid,
+                "status": "accepted",
+                "status_version": 1,
+                "status_rank": 2,
+                "reasons": [],
+                "history": [],
+            }
+            for rid in ids
+        ]
+    )
+    failures = [exported(rid, ok=False, minutes=1) for rid in ids]
+    successes = [exported(rid, ok=True, minutes=2) for rid in ids]
+
+    async def correct_every_third() -> None:
+        for rid in ids[::3]:
+            await collection.update_one({"_id": rid}, {"$set": {"updated_at": T0}})
+            await asyncio.sleep(0)
+
+    # Both consumers deliver every event (one of them again), in different orders.
+    await asyncio.gather(
+        records.apply([*failures, *successes]),
+        records.apply([*reversed(successes), *reversed(failures)]),
+        records.apply(failures[:40]),
+        correct_every_third(),
+    )
+    docs = {d["_id"]: d async for d in collection.find({"_id": {"$in": ids}})}
+    for rid, fail, ok in zip(ids, failures, successes, strict=True):
+        doc = docs[rid]
+        pushed = sorted(h["event_id"] for h in doc["history"])
+        assert pushed == sorted([str(fail.event_id), str(ok.event_id)]), rid
+        assert (doc["status"], doc["national_id"], doc["reasons"]) == (
+            "exported",
+            "VN-25-0000000042",
+            [],
+        )
+
+
+async def test_a_correction_between_read_and_write_is_not_overwritten(
+    record_store: tuple[MongoRecordStore, AsyncCollection[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A version staged by the clerk while the view folds old events keeps its status."""
+    records, collection = record_store
+    record_id = str(uuid.uuid4())
+    await collection.insert_one(
+        {
+            "_id": record_id,
+            "status": "accepted",
+            "status_version": 1,
+            "status_rank": 2,
+            "reasons": [],
+            "history": [],
+        }
+    )
+    view = records._records  # the collection the store reads and writes
+    original_find = view.find
+    reads = 0
+
+    def find_then_correct(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        cursor = original_find(*args, **kwargs)
+        if reads > 1:
+            return cursor
+
+        async def read_then_stage() -> AsyncIterator[dict[str, Any]]:
+            docs = [d async for d in cursor]
+            await collection.update_one(
+                {"_id": record_id},
+                {"$set": {"status": "received", "status_version": 2, "status_rank": 0}},
+            )
+            for d in docs:
+                yield d
+
+        return read_then_stage()
+
+    monkeypatch.setattr(view, "find", find_then_correct)
+    await records.apply([exported(record_id, ok=True, minutes=5)])
+    assert reads >= 2, "the store did not read the record again after its write missed"
+    doc = await collection.find_one({"_id": record_id})
+    assert doc is not None
+    assert (doc["status"], doc["status_version"]) == ("received", 2)
+    assert [h["status"] for h in doc["history"]] == ["exported"]

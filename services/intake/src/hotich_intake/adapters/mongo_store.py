@@ -330,81 +330,160 @@ class MongoRecordStore:
         return [_view(d) async for d in cursor]
 
     async def apply(self, events: Sequence[RecordEventBase]) -> None:
-        """Push each event to its record's history once; set status only if not stale."""
-        ops: list[UpdateOne] = []
+        """Push each event to its record's history once; set status only if not stale.
+
+        One read and one write per record, whatever the number of its events in the
+        batch: the records are read (50 ids a query), the events folded onto them here,
+        and each record written with a compare-and-set on the status it was read with and
+        on its history lacking the new event ids. A record another writer changed in
+        between (a correction, a second consumer after a rebalance) is read again and
+        folded again, so no event is lost or pushed twice. (The former form, one update
+        per event and case, cost the store about 14 statements per record.)
+        """
+        by_record: dict[str, list[RecordEventBase]] = {}
         for event in events:
-            payload: Any = getattr(event, "payload", None)
-            rank = STAGE_RANK[getattr(event, "event_type", "")]
-            status = str(payload.status)
-            reasons = [r.model_dump(mode="json") for r in payload.reasons]
-            warnings = [r.model_dump(mode="json") for r in getattr(payload, "warnings", [])]
-            entry = {
-                "event_id": str(event.event_id),
-                "event_type": getattr(event, "event_type", ""),
-                "version": event.record_version,
-                "status": status,
-                "at": event.occurred_at,
-                "reasons": reasons,
-            }
-            ops.append(
-                UpdateOne(
-                    {"_id": event.record_id, "history.event_id": {"$ne": entry["event_id"]}},
-                    {"$push": {"history": entry}},
-                )
-            )
-            fields: dict[str, Any] = {
-                "status": status,
-                "status_version": event.record_version,
-                "status_rank": rank,
-                "updated_at": utcnow(),
-            }
-            if rank == 1:
-                fields |= {"phase": payload.phase, "reasons": reasons, "warnings": warnings}
-            elif rank >= 2:
-                fields["phase"] = payload.phase
-                if reasons or status != "exported":
-                    fields["reasons"] = reasons
-            if getattr(payload, "national_id", None):
-                fields["national_id"] = payload.national_id
-            # The status moves only forward. One update per case rather than one with an
-            # ``$or``: SecantusDB scans the whole collection for ``_id`` + ``$or`` (90 ms
-            # at 20,000 records) but uses the ``_id`` index for these. In an ordered bulk,
-            # at most one of them matches: each one leaves the others' filters false.
-            newer: list[dict[str, Any]] = [
-                {"status_version": {"$lt": event.record_version}},
-                {"status_version": event.record_version, "status_rank": {"$lt": rank}},
-            ]
-            if resolves_suspicion(event):
-                # a reviewer's resolution replaces the suspicion it resolves
-                newer.append(
-                    {
-                        "status_version": event.record_version,
-                        "status_rank": rank,
-                        "status": "duplicate_suspected",
-                    }
-                )
-            ops.extend(
-                UpdateOne({"_id": event.record_id, **case}, {"$set": fields}) for case in newer
-            )
-            if rank == STAGE_RANK["record.exported"] and status == RecordStatus.EXPORTED.value:
-                # A redriven export that succeeded replaces the failure of the same version.
-                ops.append(
-                    UpdateOne(
-                        {
-                            "_id": event.record_id,
-                            "status_version": event.record_version,
-                            "status_rank": rank,
-                            "status": RecordStatus.EXPORT_FAILED.value,
-                        },
-                        {"$set": fields | {"reasons": []}},
-                    )
-                )
-        if not ops:
-            return
+            by_record.setdefault(event.record_id, []).append(event)
+        pending = list(by_record)
+        for _attempt in range(_APPLY_ATTEMPTS):
+            if not pending:
+                return
+            conflicted: list[str] = []
+            for start in range(0, len(pending), _IDS_PER_QUERY):
+                chunk = pending[start : start + _IDS_PER_QUERY]
+                conflicted += await self._apply_chunk({rid: by_record[rid] for rid in chunk})
+            pending = conflicted
+        raise RetryableError(f"intake store: status view kept changing under {pending[:5]}")
+
+    async def _apply_chunk(self, by_record: dict[str, Sequence[RecordEventBase]]) -> Sequence[str]:
+        """Fold and write the events of these records; return those written meanwhile."""
         try:
-            await self._records.bulk_write(ops, ordered=True)
+            docs = {
+                d["_id"]: d
+                async for d in self._records.find({"_id": {"$in": list(by_record)}}, _STATUS_FIELDS)
+            }
+            ops: list[UpdateOne] = []
+            written: list[str] = []
+            for record_id, doc in docs.items():
+                op = _fold(doc, by_record[record_id])
+                if op is not None:
+                    ops.append(op)
+                    written.append(record_id)
+            if not ops:
+                return []
+            result = await self._records.bulk_write(ops, ordered=False)
+            if result.matched_count == len(ops):
+                return []
+            # Some record changed between the read and the write: find which.
+            again = self._records.find({"_id": {"$in": written}}, _STATUS_FIELDS)
+            return [d["_id"] async for d in again if _fold(d, by_record[d["_id"]]) is not None]
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
+
+
+_APPLY_ATTEMPTS = 10
+_IDS_PER_QUERY = 50
+_STATUS_FIELDS = {"status": 1, "status_version": 1, "status_rank": 1, "history.event_id": 1}
+
+
+def _history_entry(event: RecordEventBase) -> dict[str, Any]:
+    payload: Any = getattr(event, "payload", None)
+    return {
+        "event_id": str(event.event_id),
+        "event_type": getattr(event, "event_type", ""),
+        "version": event.record_version,
+        "status": str(payload.status),
+        "at": event.occurred_at,
+        "reasons": [r.model_dump(mode="json") for r in payload.reasons],
+    }
+
+
+def _supersedes(event: RecordEventBase, status: str, version: int, rank: int) -> bool:
+    """Whether ``event`` moves a status held at (``status``, ``version``, ``rank``).
+
+    The status moves only forward: a newer version, or a later stage of the same one.
+    A reviewer's resolution replaces the suspicion it resolves, and a redriven export
+    that succeeded replaces the failure of the same version.
+    """
+    payload: Any = getattr(event, "payload", None)
+    rank_of_event = STAGE_RANK[getattr(event, "event_type", "")]
+    if event.record_version != version:
+        return event.record_version > version
+    if rank_of_event != rank:
+        return rank_of_event > rank
+    if resolves_suspicion(event):
+        return status == RecordStatus.DUPLICATE_SUSPECTED.value
+    return _replaces_failure(str(payload.status), status, rank)
+
+
+def _replaces_failure(new_status: str, status: str, rank: int) -> bool:
+    """A redriven export that succeeded, over the failure of the same version."""
+    return (
+        rank == STAGE_RANK["record.exported"]
+        and new_status == RecordStatus.EXPORTED.value
+        and status == RecordStatus.EXPORT_FAILED.value
+    )
+
+
+def _status_fields(event: RecordEventBase, replaces_failure: bool) -> dict[str, Any]:
+    """The fields an event sets when it moves the status."""
+    payload: Any = getattr(event, "payload", None)
+    rank = STAGE_RANK[getattr(event, "event_type", "")]
+    status = str(payload.status)
+    reasons = [r.model_dump(mode="json") for r in payload.reasons]
+    fields: dict[str, Any] = {
+        "status": status,
+        "status_version": event.record_version,
+        "status_rank": rank,
+    }
+    if rank == 1:
+        warnings = [r.model_dump(mode="json") for r in getattr(payload, "warnings", [])]
+        fields |= {"phase": payload.phase, "reasons": reasons, "warnings": warnings}
+    elif rank >= 2:
+        fields["phase"] = payload.phase
+        if reasons or status != RecordStatus.EXPORTED.value or replaces_failure:
+            fields["reasons"] = reasons
+    if getattr(payload, "national_id", None):
+        fields["national_id"] = payload.national_id
+    return fields
+
+
+def _fold(doc: dict[str, Any], events: Sequence[RecordEventBase]) -> UpdateOne | None:
+    """The compare-and-set update applying ``events`` to ``doc``; None if nothing to do."""
+    seen = {h["event_id"] for h in doc.get("history", [])}
+    status, version, rank = doc["status"], doc["status_version"], doc["status_rank"]
+    pushed: list[dict[str, Any]] = []
+    fields: dict[str, Any] = {}
+    for event in events:
+        entry = _history_entry(event)
+        if entry["event_id"] not in seen:
+            seen.add(entry["event_id"])
+            pushed.append(entry)
+        if _supersedes(event, status, version, rank):
+            payload: Any = getattr(event, "payload", None)
+            replaces = _replaces_failure(str(payload.status), status, rank)
+            fields |= _status_fields(event, replaces)
+            status, version, rank = (
+                fields["status"],
+                fields["status_version"],
+                fields["status_rank"],
+            )
+    if not pushed and not fields:
+        return None
+    update: dict[str, Any] = {}
+    if pushed:
+        update["$push"] = {"history": {"$each": pushed}}
+    if fields:
+        update["$set"] = fields | {"updated_at": utcnow()}
+    return UpdateOne(
+        {
+            "_id": doc["_id"],
+            "status": doc["status"],
+            "status_version": doc["status_version"],
+            "status_rank": doc["status_rank"],
+            "history.event_id": {"$nin": [e["event_id"] for e in pushed]},
+        },
+        update,
+    )
 
 
 class MongoAuditLog:
