@@ -811,6 +811,24 @@ class _Candidate:
     details: dict[str, Any]
 
 
+def _identifiable(details: dict[str, Any], record_type: str) -> bool:
+    """Whether a registered-again copy of an entry is still a detectable duplicate.
+
+    A birth with neither parent recorded (``neither_parent_known``, abandoned child)
+    carries only the child's name, sex, birth date and place of birth: what namesakes
+    share. Dedup's rules (services/dedup README, "Scoring") give such a pair at most
+    8 + 7 + 0.5 + 0.5 = 16 points, 11 with the year-only date old registers give,
+    13.5 with a middle name left out: below the threshold of 14 by design, so the
+    copy would be accepted and a ``duplicate_suspected`` label would be wrong. Every
+    other duplicable entry keeps at least 14 points under any one variant: a parent's
+    name (+5) and birth year (+1) for births; the residence (+2) and the date of death
+    (month at least, +4) for deaths; the other spouse's name (+8) for marriages.
+    """
+    if record_type != "birth":
+        return True
+    return details.get("mother") is not None or details.get("father") is not None
+
+
 class _Factory:
     """Builds records and truths; holds the record RNG and the streaming state."""
 
@@ -1534,7 +1552,12 @@ class _Factory:
         return details, how
 
     def pick_candidate(self, record_type: str, reg: int, unit: str) -> _Candidate | None:
-        """An earlier clean entry of the type registered before ``reg``, if one fits."""
+        """An earlier clean entry of the type registered before ``reg``, if one fits.
+
+        Only entries a registered-again copy of could be told from a namesake's entry
+        (:func:`_identifiable`): the truth labels the copy ``duplicate_suspected``, so
+        the pair must be one dedup's documented rules flag.
+        """
         r = self.r
         recent = self.recent[record_type]
         reservoir = self.reservoir[record_type]
@@ -1543,7 +1566,11 @@ class _Factory:
             if not source:
                 continue
             candidate: _Candidate = source[int(r() * len(source))]
-            if candidate.event_ordinal <= reg and candidate.registration_ordinal <= reg:
+            if (
+                candidate.event_ordinal <= reg
+                and candidate.registration_ordinal <= reg
+                and _identifiable(candidate.details, record_type)
+            ):
                 return candidate
         return None
 

@@ -113,7 +113,9 @@ class NoiseRates(BaseModel):
         ge=0,
         le=1,
         description="Share of clean in-scope birth, death and marriage entries that register "
-        "an event already registered elsewhere (another book or unit), with name variants.",
+        "an event already registered elsewhere (another book or unit), with name variants "
+        "(a birth recording neither parent is never registered again: nothing tells it from "
+        "a namesake's).",
     )
     out_of_scope_type: float = Field(
         default=0.005,

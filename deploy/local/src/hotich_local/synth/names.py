@@ -702,16 +702,19 @@ def typo(name: str, u: float, v: float) -> str:
         index = long_words[int(v * len(long_words)) % len(long_words)]
         word = words[index]
         pos = 1 + int(v * 7919) % (len(word) - 2)
-        if u < 0.25 and word[pos] != word[pos + 1]:
-            word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
-        elif u < 0.45:
-            word = word[:pos] + word[pos + 1 :]
-        else:
-            word = word[:pos] + word[pos] + word[pos:]
-        words[index] = word
-        result = " ".join(words)
-        if result != name:
-            return result
+        # Not next to a hyphen (Sung-ho, Kuo-Hua): readers split the word there, and
+        # the slip would change the first letter of a part or join two parts.
+        if "-" not in word[pos - 1 : pos + 2]:
+            if u < 0.25 and word[pos] != word[pos + 1]:
+                word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
+            elif u < 0.45:
+                word = word[:pos] + word[pos + 1 :]
+            else:
+                word = word[:pos] + word[pos] + word[pos:]
+            words[index] = word
+            result = " ".join(words)
+            if result != name:
+                return result
     if u < 0.8 and len(words) > 1:
         index = 1 + int(v * (len(words) - 1)) % (len(words) - 1)
         return " ".join(words[:index]) + "  " + " ".join(words[index:])
