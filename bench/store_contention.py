@@ -93,14 +93,17 @@ def run(retry_writes: bool, counts: list[int], seconds: float) -> dict[str, floa
         figures = {}
         for n in counts:
             figures[str(n)] = round(measure(url, n, seconds))
-            say(f"retryWrites={'on' if retry_writes else 'off'} connections={n}: "
-                f"{figures[str(n)]:,} ops/s")
+            say(
+                f"retryWrites={'on' if retry_writes else 'off'} connections={n}: "
+                f"{figures[str(n)]:,} ops/s"
+            )
         return figures
     finally:
         server.stop()
 
 
 def main() -> None:
+    """Run both settings over the connection counts; print a table, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", default="1,2,4,8,16")
     parser.add_argument("--seconds", type=float, default=6.0)
