@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from hotich_local import stack
+from tests.fixtures.infra import StoreInfo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -25,16 +26,25 @@ RECORDS = 300
 
 @pytest.fixture
 async def bench_stack(
-    mongodb_url: str, tmp_path_factory: pytest.TempPathFactory
+    store: StoreInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[stack.StackConfig]:
+    """The session's store when it was given or runs in a container; else two local store
+    processes of the stack's own, the services' databases spread over them (``--stores``)."""
     home: Path = tmp_path_factory.mktemp("hotich-bench")
+    local = store.kind == "secantusdb"
     config = stack.StackConfig.load(
         str(home),
-        external_mongodb=mongodb_url,
+        external_mongodb=None if local else store.url,
         free_ports=True,
         database_prefix=f"bench_{home.name}_",
     )
-    await stack.up(config)
+    config.stores = 2 if local else 1
+    state = await stack.up(config)
+    if local:
+        # intake's and dedup's databases in different stores, each service's own in one
+        assert len(set(state.mongodb_urls.values())) == 2
+        assert state.mongodb_urls["intake"] != state.mongodb_urls["dedup"]
+        assert state.mongodb_url == state.mongodb_urls["intake"]
     try:
         yield config
     finally:

@@ -100,6 +100,7 @@ class BenchOptions:
     timeout_s: float = 3600.0
     settle_s: float = 30.0
     home: str | None = None
+    stores: int = 1
     out: Path = Path("bench/results/e2e.json")
     plot: Path | None = Path("bench/results/e2e.png")
 
@@ -724,6 +725,7 @@ async def a_stack(opts: BenchOptions, echo: Echo) -> AsyncIterator[tuple[stack.S
         echo(f"no stack running in {config.home}: starting a fresh one")
     home = Path(tempfile.mkdtemp(prefix="hotich-bench-"))
     config = stack.StackConfig.load(str(home), free_ports=True)
+    config.stores = opts.stores
     try:
         started = time.monotonic()
         state = await stack.up(config, echo=echo)
@@ -1428,6 +1430,7 @@ async def run(opts: BenchOptions, echo: Echo = say) -> dict[str, Any]:
             "fresh": fresh,
             "broker": f"{state.broker} {state.broker_version}",
             "store": state.store,
+            "stores": sorted(n for n in state.pids if n == "store" or n.startswith("store-")),
             "instances": state.instances,
         }
     results: dict[str, Any] = {

@@ -69,6 +69,14 @@ def up(
             "validation=3,dedup=2). On a running stack, starts or stops instances."
         ),
     ] = None,
+    stores: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Local SecantusDB processes, the services' databases spread over them "
+            "(one process uses about one core; ignored with --mongodb).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
     # Readiness polling expects refused connections; aiokafka would log each one.
@@ -76,6 +84,7 @@ def up(
     config = stack.StackConfig.load(
         home, broker=broker, external_kafka=kafka, external_mongodb=mongodb
     )
+    config.stores = stores
     if only:
         config.only = tuple(name.strip() for name in only.split(",") if name.strip())
     try:
@@ -143,7 +152,7 @@ def accounts_create(
         config = stack.StackConfig.load(home)
         asyncio.run(
             accounts.create(
-                config.mongodb_url(),
+                config.mongodb_url("intake"),
                 username,
                 password,
                 unit,
@@ -163,7 +172,7 @@ def _set_locked(username: str, locked: bool, home: str | None) -> None:
     config = stack.StackConfig.load(home)
     if not asyncio.run(
         accounts.set_locked(
-            config.mongodb_url(), username, locked, database=config.intake_database()
+            config.mongodb_url("intake"), username, locked, database=config.intake_database()
         )
     ):
         typer.echo(f"error: no account {username}", err=True)
@@ -239,6 +248,10 @@ def bench(
             "--home", help="Use the stack running there (default: a fresh stack in a temp dir)."
         ),
     ] = None,
+    stores: Annotated[
+        int,
+        typer.Option(min=1, help="Store processes of a fresh stack (see hotich up --stores)."),
+    ] = 1,
 ) -> None:
     """End-to-end benchmark: throughput, latency, lag, CPU and RSS, checked against the truth."""
     from pathlib import Path
@@ -256,6 +269,7 @@ def bench(
         baseline_records=baseline_records,
         timeout_s=timeout,
         home=home,
+        stores=stores,
         out=Path(out),
         plot=Path(plot) if plot else None,
     )

@@ -87,7 +87,7 @@ def resolve(
         else:
             national_url = f"http://127.0.0.1:{config.ports['national_sandbox']}"
     return Target(
-        mongodb_url=mongodb or config.mongodb_url(),
+        mongodb_url=mongodb or config.mongodb_url("export"),
         database=database,
         national_url=national_url,
         national_api_key=api_key or os.environ.get("HOTICH_NATIONAL_API_KEY", "sandbox-key"),

@@ -64,7 +64,7 @@ PlanOpt = Annotated[
 
 
 def _mongodb(home: str | None, url: str | None) -> str:
-    return url or stack.StackConfig.load(home).mongodb_url()
+    return url or stack.StackConfig.load(home).mongodb_url("reporting")
 
 
 def _database(home: str | None, name: str | None) -> str:

@@ -57,6 +57,9 @@ NOT_SCALABLE = frozenset({"national_sandbox"})
 """One SQLite file: the sandbox runs as one process."""
 INSTANCE_PORT_STEP = 100
 """Instance ``n`` of a service listens on the service's port + (n - 1) * this."""
+STORE_ORDER = ("intake", "dedup", "reporting", "export", "validation", "national_sandbox")
+"""With several local store processes, service ``STORE_ORDER[i]``'s database lives in
+store ``i % stores``: the busiest databases (intake's, dedup's, reporting's) first apart."""
 
 
 class StackError(RuntimeError):
@@ -80,6 +83,11 @@ class StackConfig:
     """Instances per service (absent: 1), e.g. ``{"validation": 3}``."""
     free_ports: bool = False
     """Extra instances take free ports instead of ``port + 100 * (n - 1)``."""
+    stores: int = 1
+    """Local SecantusDB processes, the services' databases spread over them
+    (:data:`STORE_ORDER`). One server process uses at most about one core: on a
+    machine with cores to spare, two let the store use them. Production has one
+    MongoDB cluster: this is for the embedded store only."""
 
     def selected(self) -> list[tuple[str, str, str]]:
         """The services to start, in order."""
@@ -130,11 +138,14 @@ class StackConfig:
         """Where ``up`` records what it started."""
         return self.home / "state.json"
 
-    def mongodb_url(self) -> str:
-        """The store of a running stack, else the configured or default one."""
+    def mongodb_url(self, service: str | None = None) -> str:
+        """The store of a running stack, else the configured or default one.
+
+        With several local stores, ``service`` picks the one holding its database.
+        """
         state = read_state(self)
         if state is not None:
-            return state.mongodb_url
+            return state.mongodb_urls.get(service or "", state.mongodb_url)
         return self.external_mongodb or os.environ.get(
             "HOTICH_MONGODB_URL",
             f"mongodb://127.0.0.1:{self.ports['mongodb']}/?directConnection=true",
@@ -164,6 +175,7 @@ class StackState:
     broker: str
     broker_version: str
     mongodb_url: str
+    """The first store: intake's database (accounts) and the benchmark's baseline."""
     store: str
     urls: dict[str, str]
     pids: dict[str, int]
@@ -172,6 +184,13 @@ class StackState:
     instances: dict[str, list[str]] = field(default_factory=dict)
     """Process names of each service's instances: ``{"validation": ["validation",
     "validation-2"]}`` (their pids and URLs are under those names)."""
+    mongodb_urls: dict[str, str] = field(default_factory=dict)
+    """Store of each service's database when there are several (``--stores``)."""
+
+
+def store_of(service: str, stores: int) -> int:
+    """Index of the store holding ``service``'s database among ``stores`` of them."""
+    return STORE_ORDER.index(service) % max(1, stores)
 
 
 def instance_name(service: str, index: int) -> str:
@@ -242,14 +261,17 @@ async def up(config: StackConfig, echo: Echo = lambda _: None) -> StackState:
     started = time.monotonic()
     try:
         bootstrap, broker_kind, broker_version = await _start_broker(config, data, logs, pids, echo)
-        mongodb_url, store_kind = await _start_store(config, data, logs, pids, echo)
+        store_urls, store_kind = await _start_stores(config, data, logs, pids, echo)
+        mongodb_urls = {
+            service: store_urls[store_of(service, len(store_urls))] for service in STORE_ORDER
+        }
         created = await topics.ensure_topics(
             bootstrap, topics.load_topics(), with_configs=broker_kind != "tansu"
         )
         if created:
             echo(f"created topics: {', '.join(created)}")
         urls, instances = await _start_services(
-            config, bootstrap, mongodb_url, data, logs, pids, echo
+            config, bootstrap, mongodb_urls, data, logs, pids, echo
         )
     except (TimeoutError, RuntimeError, OSError, httpx.HTTPError) as exc:
         for pid in reversed(list(pids.values())):
@@ -260,12 +282,13 @@ async def up(config: StackConfig, echo: Echo = lambda _: None) -> StackState:
         kafka=bootstrap,
         broker=broker_kind,
         broker_version=broker_version,
-        mongodb_url=mongodb_url,
+        mongodb_url=store_urls[0],
         store=store_kind,
         urls=urls,
         pids=pids,
         intake_database=f"{config.database_prefix}intake",
         instances=instances,
+        mongodb_urls=mongodb_urls if len(store_urls) > 1 else {},
     )
     _write_state(config, state)
     echo(f"healthy after {time.monotonic() - started:.1f}s")
@@ -310,7 +333,7 @@ async def rescale(
                     prefix,
                     index,
                     state.kafka,
-                    state.mongodb_url,
+                    state.mongodb_urls.get(service, state.mongodb_url),
                     data,
                     logs,
                     state.pids,
@@ -369,19 +392,33 @@ async def _start_broker(
     return broker.bootstrap, broker.kind, broker.version
 
 
-async def _start_store(
+async def _start_stores(
     config: StackConfig, data: Path, logs: Path, pids: dict[str, int], echo: Echo
-) -> tuple[str, str]:
+) -> tuple[list[str], str]:
     if config.external_mongodb:
         await procs.wait_until(
             lambda: mongo.store_ready(config.external_mongodb or ""), within=30, what="MongoDB"
         )
-        return config.external_mongodb, "external"
-    server = mongo.SecantusServer(data / "secantus", port=config.ports["mongodb"])
+        return [config.external_mongodb], "external"
+    urls = []
+    for index in range(1, max(1, config.stores) + 1):
+        urls.append(await _start_store(config, index, data, logs, pids, echo))
+    return urls, "secantusdb"
+
+
+async def _start_store(
+    config: StackConfig, index: int, data: Path, logs: Path, pids: dict[str, int], echo: Echo
+) -> str:
+    """Start local store ``index`` (1-based: ``store``, ``store-2``, ...); return its URL."""
+    name = "store" if index == 1 else f"store-{index}"
+    port = config.ports["mongodb"]
+    if index > 1:
+        port = procs.free_port() if config.free_ports else port + index - 1
+    server = mongo.SecantusServer(data / name.replace("store", "secantus"), port=port)
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")
     echo(f"starting SecantusDB on {server.url}")
-    pid = pids["store"] = server.start(logs / "store.log")
+    pid = pids[name] = server.start(logs / f"{name}.log")
     try:
         await procs.wait_until(
             lambda: mongo.store_ready(server.url),
@@ -390,8 +427,8 @@ async def _start_store(
             alive=lambda: procs.is_running(pid),
         )
     except TimeoutError as exc:
-        raise StackError(f"{exc}\n{_log_tail(logs / 'store.log')}") from exc
-    return server.url, "secantusdb"
+        raise StackError(f"{exc}\n{_log_tail(logs / f'{name}.log')}") from exc
+    return server.url
 
 
 def service_env(
@@ -439,7 +476,7 @@ def _start_instance(
 async def _start_services(
     config: StackConfig,
     bootstrap: str,
-    mongodb_url: str,
+    mongodb_urls: dict[str, str],
     data: Path,
     logs: Path,
     pids: dict[str, int],
@@ -451,7 +488,16 @@ async def _start_services(
         count = 1 if service in NOT_SCALABLE else config.instances_of(service)
         for index in range(1, count + 1):
             name, url = _start_instance(
-                config, service, module, prefix, index, bootstrap, mongodb_url, data, logs, pids
+                config,
+                service,
+                module,
+                prefix,
+                index,
+                bootstrap,
+                mongodb_urls[service],
+                data,
+                logs,
+                pids,
             )
             urls[name] = url
             instances.setdefault(service, []).append(name)
@@ -508,6 +554,7 @@ def status(config: StackConfig) -> dict[str, Any]:
         "kafka": state.kafka,
         "broker": f"{state.broker} {state.broker_version}",
         "mongodb": state.mongodb_url,
+        **({"mongodb_by_service": state.mongodb_urls} if state.mongodb_urls else {}),
         "store": state.store,
         "processes": processes,
         "instances": state.instances or {name: [name] for name in state.urls},
@@ -520,7 +567,11 @@ def describe(state: StackState) -> str:
     lines += [f"  {name:17} {url}" for name, url in state.urls.items()]
     lines += [
         f"  {'kafka':17} {state.kafka}",
-        f"  {'mongodb':17} {state.mongodb_url}",
+        *(
+            [f"  {'mongodb':17} {state.mongodb_url}"]
+            if not state.mongodb_urls
+            else [f"  {'mongodb ' + name:17} {url}" for name, url in state.mongodb_urls.items()]
+        ),
         f"  logs              {Path(state.home) / 'logs'}",
     ]
     return "\n".join(lines)
