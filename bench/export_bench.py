@@ -185,7 +185,7 @@ async def exporters(
                 "HOTICH_EXPORT_SOURCE_TOPIC": topic,
                 "HOTICH_EXPORT_EXPORTED_TOPIC": f"{topic}.exported",
                 "HOTICH_EXPORT_GROUP_ID": f"bench-{tag}",
-                "HOTICH_EXPORT_CONCURRENCY": str(concurrency),
+                **({"HOTICH_EXPORT_CONCURRENCY": str(concurrency)} if concurrency else {}),
                 "HOTICH_EXPORT_LOG_LEVEL": "WARNING",
                 "HOTICH_INSTANCE_ID": f"bench-{n}",
                 **(extra or {}),
@@ -253,7 +253,8 @@ async def throughput(
         await sandbox_reset(sandbox, latency_ms=args.latency_ms, latency_distribution="fixed")
         topic = await make_topic(infra)
         payload = events(records)
-        async with exporters(infra, instances, topic, args.concurrency) as started:
+        extra = {"HOTICH_EXPORT_CONSUMER_MAX_RECORDS": str(args.batch)} if args.batch else None
+        async with exporters(infra, instances, topic, args.concurrency, extra) as started:
             pids = [pid for pid, _ in started]
             others = {"sandbox": infra.sandbox_pid, **infra.server_pids()}
             cpu0 = {pid: cpu_seconds(pid) for pid in [*pids, *others.values()]}
@@ -388,7 +389,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         },
         "settings": {
             "latency_ms": args.latency_ms,
-            "concurrency_per_instance": args.concurrency,
+            "concurrency_per_instance": args.concurrency or "service default (128)",
+            "batch": args.batch or "service default (1000)",
             "records": args.records,
             "backlog": args.backlog,
             "outage_s": args.outage_s,
@@ -418,7 +420,15 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=20_000, help="per throughput run")
     parser.add_argument("--instances", default="1,2,3", help="instance counts to run")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight per instance")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="calls in flight per instance (0: the service's default, 128)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=0, help="records per consumed batch (0: the service's default)"
+    )
     parser.add_argument(
         "--backlog", type=int, default=100_000, help="records piled up in the outage"
     )

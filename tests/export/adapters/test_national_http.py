@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from asgi_lifespan import LifespanManager
 
 from hotich_export.adapters.national_http import HttpNationalDatabase, retry_after_s
@@ -28,24 +32,51 @@ RECORD = {
 }
 
 
-@pytest.fixture
-async def transport(tmp_path: Path) -> AsyncIterator[httpx.ASGITransport]:
+@dataclass(frozen=True)
+class Sandbox:
+    """The sandbox app, reached in process (httpx ASGI transport) or over a socket."""
+
+    url: str
+    transport: httpx.AsyncBaseTransport | None
+    """None: a real server; the client uses its own keep-alive pool (the hot path)."""
+
+
+@pytest.fixture(params=["asgi", "socket"])
+async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sandbox]:
     app = create_app(
         SandboxSettings(db_path=str(tmp_path / "n.sqlite3"), api_key="k", admin_key="a")
     )
-    async with LifespanManager(app) as manager:
-        yield httpx.ASGITransport(app=manager.app)
+    if request.param == "asgi":
+        async with LifespanManager(app) as manager:
+            yield Sandbox("http://sandbox", httpx.ASGITransport(app=manager.app))
+        return
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        assert not task.done(), "the sandbox server did not start"
+        await asyncio.sleep(0.01)
+    try:
+        yield Sandbox(f"http://127.0.0.1:{port}", None)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @pytest.fixture
-async def national(transport: httpx.ASGITransport) -> AsyncIterator[HttpNationalDatabase]:
-    client = HttpNationalDatabase("http://sandbox", "k", 5.0, transport=transport, page_size=2)
+async def national(sandbox: Sandbox) -> AsyncIterator[HttpNationalDatabase]:
+    client = HttpNationalDatabase(
+        sandbox.url, "k", 5.0, transport=sandbox.transport, page_size=2, max_connections=4
+    )
     yield client
     await client.aclose()
 
 
-async def admin(transport: httpx.ASGITransport, path: str, body: object) -> None:
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+async def admin(sandbox: Sandbox, path: str, body: object) -> None:
+    async with httpx.AsyncClient(transport=sandbox.transport, base_url=sandbox.url) as c:
         assert (await c.put(path, json=body, headers=ADMIN)).status_code == 200
 
 
@@ -119,9 +150,9 @@ async def test_a_refused_record_carries_the_national_reason(national: HttpNation
 
 
 async def test_rate_limit_is_throttled_with_retry_after(
-    national: HttpNationalDatabase, transport: httpx.ASGITransport
+    national: HttpNationalDatabase, sandbox: Sandbox
 ) -> None:
-    await admin(transport, "/admin/faults", {"rate_limit_per_s": 1})
+    await admin(sandbox, "/admin/faults", {"rate_limit_per_s": 1})
     await create(national, "a:v1")
     with pytest.raises(NationalThrottled) as throttled:
         await create(national, "b:v1")
@@ -135,9 +166,9 @@ async def test_rate_limit_is_throttled_with_retry_after(
     [({"outage": True}, 503), ({"error_rate": 1, "error_statuses": [500]}, 500)],
 )
 async def test_outage_and_server_errors_are_unavailable(
-    national: HttpNationalDatabase, transport: httpx.ASGITransport, faults: object, status: int
+    national: HttpNationalDatabase, sandbox: Sandbox, faults: object, status: int
 ) -> None:
-    await admin(transport, "/admin/faults", faults)
+    await admin(sandbox, "/admin/faults", faults)
     with pytest.raises(NationalUnavailable) as down:
         await create(national, "a:v1")
     assert not isinstance(down.value, NationalThrottled)
@@ -145,18 +176,18 @@ async def test_outage_and_server_errors_are_unavailable(
 
 
 async def test_a_lost_response_is_unavailable_and_the_retry_gets_the_id(
-    national: HttpNationalDatabase, transport: httpx.ASGITransport
+    national: HttpNationalDatabase, sandbox: Sandbox
 ) -> None:
-    await admin(transport, "/admin/faults", {"lost_response_rate": 1})
+    await admin(sandbox, "/admin/faults", {"lost_response_rate": 1})
     with pytest.raises(NationalUnavailable) as lost:
         await create(national, "a:v1")
     assert lost.value.status == 502
-    await admin(transport, "/admin/faults", {})
+    await admin(sandbox, "/admin/faults", {})
     assert (await create(national, "a:v1")).http_status == 409  # type: ignore[attr-defined]
 
 
-async def test_wrong_credentials_are_retried_not_rejected(transport: httpx.ASGITransport) -> None:
-    client = HttpNationalDatabase("http://sandbox", "wrong", 5.0, transport=transport)
+async def test_wrong_credentials_are_retried_not_rejected(sandbox: Sandbox) -> None:
+    client = HttpNationalDatabase(sandbox.url, "wrong", 5.0, transport=sandbox.transport)
     try:
         with pytest.raises(NationalUnavailable) as refused:
             await create(client, "a:v1")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -10,11 +13,16 @@ from hotich_contracts.events import RecordExported, RecordStatus
 from hotich_contracts.reasons import ReasonCode
 from hotich_export.adapters.memory import InMemoryDeliveryStore, InMemoryNational
 from hotich_export.domain.breaker import BreakerState, CircuitBreaker, CircuitOpen
-from hotich_export.domain.delivery import DeliveryState, idempotency_key
+from hotich_export.domain.delivery import Delivery, DeliveryState, idempotency_key
 from hotich_export.domain.retry import RetryPolicy
 from hotich_export.service_layer import ops
 from hotich_export.service_layer.handlers import Exporter
-from hotich_export.service_layer.ports import NationalThrottled, NationalUnavailable
+from hotich_export.service_layer.ports import (
+    NationalReceipt,
+    NationalThrottled,
+    NationalUnavailable,
+)
+from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
 from tests.export.helpers import Clock, MonotonicClock, accepted
 
@@ -305,3 +313,96 @@ async def test_reconcile_reports_extra_and_mismatched(world: World) -> None:
 async def test_redrive_needs_something_to_redrive(world: World) -> None:
     with pytest.raises(ValueError, match="name records"):
         await ops.redrive(world.store)
+
+
+class _GatedNational(InMemoryNational):
+    """Calls for ``slow`` records wait until ``gate`` is set."""
+
+    def __init__(self, slow: set[str]) -> None:
+        super().__init__()
+        self.slow = slow
+        self.gate = asyncio.Event()
+
+    async def create(self, **kwargs: Any) -> NationalReceipt:
+        if kwargs["record_id"] in self.slow:
+            await self.gate.wait()
+        return await super().create(**kwargs)
+
+    async def update(self, **kwargs: Any) -> NationalReceipt:
+        if kwargs["record_id"] in self.slow:
+            await self.gate.wait()
+        return await super().update(**kwargs)
+
+
+class _FailingStore(InMemoryDeliveryStore):
+    """Fails the ``fail_add``-th write of receipts (1-based), once."""
+
+    def __init__(self, fail_add: int) -> None:
+        super().__init__()
+        self.adds = 0
+        self.fail_add = fail_add
+
+    async def add(self, deliveries: Sequence[Delivery]) -> None:
+        self.adds += 1
+        if self.adds == self.fail_add:
+            raise RetryableError("store down")
+        await super().add(deliveries)
+
+
+def _exporter(world: World, **changes: Any) -> Exporter:
+    return replace(world.exporter, **changes)
+
+
+async def test_receipts_of_the_first_half_are_written_while_the_last_calls_are_in_flight(
+    world: World,
+) -> None:
+    fast = [accepted() for _ in range(12)]
+    slow = [accepted() for _ in range(8)]
+    multi = [accepted("multi", v) for v in (1, 2, 3)]
+    national = _GatedNational({e.record_id for e in slow} | {"multi"})
+    exporter = _exporter(world, national=national)
+    batch = asyncio.create_task(exporter.export_batch([*multi, *fast, *slow]))
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if len(world.store.deliveries) >= 12:
+            break
+    # 23 versions, chunk = max(concurrency 8, 23 // 4) = 8: once 8 settled, those
+    # settled so far (fast ones) are stored and their outcomes published, while the slow
+    # calls are in flight; the batch is not over (not committed).
+    stored = {d.record_id for d in world.store.deliveries.values()}
+    assert 8 <= len(stored) <= 12
+    assert stored <= {e.record_id for e in fast}
+    assert {o.record_id for o in world.outcomes()} == stored
+    assert not batch.done()
+    national.gate.set()
+    outcomes = await batch
+    assert len(world.store.deliveries) == 23
+    assert len(outcomes) == 23
+    assert world.outcomes() == outcomes
+    assert all(d.state is DeliveryState.EXPORTED for d in world.store.deliveries.values())
+    # a record's versions still go in order, and their outcomes are published in order
+    assert [k for op, k in national.calls if k.startswith("multi:")] == [
+        "multi:v1",
+        "multi:v2",
+        "multi:v3",
+    ]
+    assert [o.record_version for o in outcomes if o.record_id == "multi"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("fail_add", [1, 2])
+async def test_a_batch_whose_receipts_were_not_all_stored_fails_and_is_done_once_when_read_again(
+    world: World, fail_add: int
+) -> None:
+    store = _FailingStore(fail_add)
+    exporter = _exporter(world, store=store)
+    events = [accepted() for _ in range(40)]  # chunks of 10: a failed write, others after it
+    with pytest.raises(RetryableError):
+        await exporter.export_batch(events)  # the runtime does not commit it
+    assert len(store.deliveries) < 40
+    outcomes = await exporter.export_batch(events)  # read again
+    assert len(outcomes) == 40
+    assert len(store.deliveries) == 40
+    assert len(world.national.records) == 40  # held once each
+    creates = [k for op, k in world.national.calls if op == "create"]
+    assert sorted(set(creates)) == sorted(idempotency_key(e.record_id, 1) for e in events)
+    assert {o.event_id for o in outcomes} == {o.event_id for o in world.outcomes()}

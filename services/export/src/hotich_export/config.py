@@ -37,7 +37,15 @@ class ExportSettings(ServiceSettings):
     national_timeout_s: float = Field(
         default=10.0, gt=0, description="Per national call; a timeout counts as a failure."
     )
-    concurrency: int = Field(default=64, ge=1, description="National calls in flight per instance.")
+    concurrency: int = Field(
+        default=128, ge=1, description="National calls (and connections) in flight per instance."
+    )
+    consumer_max_records: int = Field(
+        default=1000,
+        ge=1,
+        description="Records per consumed batch: the batch's calls overlap, and its receipts "
+        "are written in chunks of a quarter of the batch while its last calls are in flight.",
+    )
     inline_attempts: int = Field(
         default=3, ge=1, description="Tries while the batch waits, before a record is parked."
     )

@@ -8,6 +8,7 @@ be told to fail.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from hotich_export.service_layer.ports import (
     NationalReceipt,
     NationalRejected,
     NationalUnavailable,
+    RecordJson,
     StoreSummary,
 )
 
@@ -122,6 +124,12 @@ class InMemoryDeliveryStore:
         }
 
 
+def _as_dict(record: RecordJson) -> dict[str, Any]:
+    loaded = json.loads(record) if isinstance(record, bytes) else record
+    assert isinstance(loaded, dict)
+    return loaded
+
+
 @dataclass
 class _Held:
     national_id: str
@@ -182,10 +190,11 @@ class InMemoryNational:
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """Create once per key; a repeat answers 409 with the same id."""
         await self._enter("create", idempotency_key)
+        record = _as_dict(record)
         if idempotency_key in self.keys:
             return NationalReceipt(self.keys[idempotency_key], 409)
         if (reason := self.reject(record)) is not None:
@@ -207,10 +216,11 @@ class InMemoryNational:
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """Apply once per key; refuse an unknown id or an older version."""
         await self._enter("update", idempotency_key)
+        record = _as_dict(record)
         if idempotency_key in self.keys:
             return NationalReceipt(self.keys[idempotency_key], 409)
         held = self.records.get(national_id)

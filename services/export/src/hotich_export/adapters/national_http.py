@@ -1,4 +1,7 @@
-"""httpx client of the national database: the only module here that speaks HTTP to it.
+"""Client of the national database: the only module here that speaks HTTP to it.
+
+Creates and updates go through the lean keep-alive pool of :mod:`.http1`; listing (and
+every call when a transport is injected, in tests) through httpx.
 
 Answers are classified here (see :mod:`hotich_export.service_layer.ports`):
 
@@ -17,11 +20,12 @@ Answers are classified here (see :mod:`hotich_export.service_layer.ports`):
 from __future__ import annotations
 
 import email.utils
-import itertools
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -31,20 +35,22 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from hotich_export.adapters.http1 import Http1Pool
 from hotich_export.service_layer.ports import (
     NationalHolding,
     NationalReceipt,
     NationalRejected,
     NationalThrottled,
     NationalUnavailable,
+    RecordJson,
 )
 
 log = logging.getLogger(__name__)
 
 CONNECTIONS_PER_POOL = 4
+"""Connections of the httpx pool (listing, injected transports)."""
 LIST_ATTEMPTS = 8
 """Tries per page when listing a unit for reconciliation."""
-"""Connections per httpx pool (see :class:`HttpNationalDatabase`)."""
 
 TransientNationalError = NationalUnavailable
 """Former name, kept for callers of the first release."""
@@ -67,22 +73,24 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = json.loads(raw) if raw else {}
     except ValueError:
-        return {"text": response.text[:1000]}
+        return {"text": raw[:1000].decode("utf-8", errors="replace")}
     return body if isinstance(body, dict) else {"body": body}
 
 
-def _classify(response: httpx.Response) -> NationalReceipt:
-    status = response.status_code
-    body = _json(response)
+def _json(response: httpx.Response) -> dict[str, Any]:
+    return _json_body(response.content)
+
+
+def _classify(status: int, body: dict[str, Any], retry_after: str | None) -> NationalReceipt:
     if status in (200, 201) or (status == 409 and body.get("national_id")):
         return NationalReceipt(str(body["national_id"]), status, body)
-    retry_after = retry_after_s(response.headers.get("Retry-After"))
+    wait = retry_after_s(retry_after)
     if status == 429:
-        raise NationalThrottled("national database rate limit", retry_after=retry_after, status=429)
+        raise NationalThrottled("national database rate limit", retry_after=wait, status=429)
     if status in (401, 403):
         log.error("the national database refused our credentials", extra={"status": status})
         raise NationalUnavailable(
@@ -96,12 +104,29 @@ def _classify(response: httpx.Response) -> NationalReceipt:
             code=body.get("code") if isinstance(body.get("code"), str) else None,
         )
     raise NationalUnavailable(
-        f"national database answered {status}", retry_after=retry_after, status=status
+        f"national database answered {status}", retry_after=wait, status=status
     )
 
 
+def write_body(unit_code: str, record_id: str, version: int, record: RecordJson) -> bytes:
+    """The JSON body of a create or an update; an already serialized record is spliced in."""
+    head = json.dumps(
+        {"unit_code": unit_code, "source_record_id": record_id, "source_version": version},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    if not isinstance(record, bytes):
+        record = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return head[:-1].encode() + b',"record":' + record + b"}"
+
+
 class HttpNationalDatabase:
-    """Talks to the national database (or the sandbox) over HTTP."""
+    """Talks to the national database (or the sandbox) over HTTP.
+
+    Creates and updates (the hot path) go through :class:`~hotich_export.adapters.http1.
+    Http1Pool`, a lean keep-alive client; reconciliation's listing, and every call when a
+    ``transport`` is injected (tests), go through httpx.
+    """
 
     def __init__(
         self,
@@ -113,28 +138,55 @@ class HttpNationalDatabase:
         page_size: int = 1000,
     ) -> None:
         self._page_size = page_size
-        # httpcore's pool does work proportional to connections x waiting requests on
-        # every request: one big pool costs milliseconds of CPU per call at 64 in flight.
-        # Small pools, used in turn, keep that cost flat.
-        shards = max(1, -(-max_connections // CONNECTIONS_PER_POOL))
-        per_pool = -(-max_connections // shards)
-        self._clients = [
-            httpx.AsyncClient(
-                base_url=base_url,
-                headers={"X-API-Key": api_key},
-                timeout=timeout_s,
-                transport=transport,
-                limits=httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
+        # httpx serves reconciliation's listing (one page at a time) and injected
+        # transports; its pool costs CPU in proportion to connections x waiting requests,
+        # so it is kept small. The hot path has its own pool below.
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"X-API-Key": api_key},
+            timeout=timeout_s,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=CONNECTIONS_PER_POOL,
+                max_keepalive_connections=CONNECTIONS_PER_POOL,
+            ),
+        )
+        self._pool = (
+            Http1Pool(
+                base_url,
+                max_connections=max_connections,
+                timeout_s=timeout_s,
+                headers={"X-API-Key": api_key, "Content-Type": "application/json"},
             )
-            for _ in range(shards)
-        ]
-        self._next = itertools.cycle(self._clients)
+            if transport is None
+            else None
+        )
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
-            return await next(self._next).request(method, url, **kwargs)
+            return await self._client.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise NationalUnavailable(f"national database unreachable: {exc!r}") from exc
+
+    async def _write(self, method: str, path: str, key: str, body: bytes) -> NationalReceipt:
+        """One create or update; the answer classified."""
+        if self._pool is None:
+            response = await self._call(
+                method,
+                path,
+                content=body,
+                headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+            )
+            return _classify(
+                response.status_code, _json(response), response.headers.get("Retry-After")
+            )
+        try:
+            answer = await self._pool.request(
+                method, path, headers={"Idempotency-Key": key}, body=body
+            )
+        except (OSError, TimeoutError) as exc:
+            raise NationalUnavailable(f"national database unreachable: {exc!r}") from exc
+        return _classify(answer.status, _json_body(answer.body), answer.headers.get("retry-after"))
 
     async def create(
         self,
@@ -143,21 +195,11 @@ class HttpNationalDatabase:
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """``POST /v1/records``; 201 and 409 both carry the national id."""
-        response = await self._call(
-            "POST",
-            "/v1/records",
-            json={
-                "unit_code": unit_code,
-                "source_record_id": record_id,
-                "source_version": version,
-                "record": record,
-            },
-            headers={"Idempotency-Key": idempotency_key},
-        )
-        return _classify(response)
+        body = write_body(unit_code, record_id, version, record)
+        return await self._write("POST", "/v1/records", idempotency_key, body)
 
     async def update(
         self,
@@ -167,21 +209,12 @@ class HttpNationalDatabase:
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """``PUT /v1/records/{national_id}``; 200 and 409 both carry the national id."""
-        response = await self._call(
-            "PUT",
-            f"/v1/records/{national_id}",
-            json={
-                "unit_code": unit_code,
-                "source_record_id": record_id,
-                "source_version": version,
-                "record": record,
-            },
-            headers={"Idempotency-Key": idempotency_key},
-        )
-        return _classify(response)
+        body = write_body(unit_code, record_id, version, record)
+        path = f"/v1/records/{quote(national_id, safe='')}"
+        return await self._write("PUT", path, idempotency_key, body)
 
     async def holdings(self, unit_code: str) -> AsyncIterator[NationalHolding]:
         """Page through ``GET /v1/records?unit_code=...``; a page that fails is asked again."""
@@ -220,6 +253,7 @@ class HttpNationalDatabase:
         return _json(response)
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        for client in self._clients:
-            await client.aclose()
+        """Close the connections."""
+        await self._client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()

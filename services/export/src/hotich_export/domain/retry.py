@@ -8,6 +8,7 @@ returns almost at once. A ``Retry-After`` from the server is a floor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from tenacity import (
     AsyncRetrying,
@@ -51,6 +52,7 @@ class RetryPolicy:
     inline_budget_s: float = 5.0
     """No in-line wait may end later than this after the first try."""
 
+    @cached_property
     def _wait(self) -> wait_base:
         half_initial, half_max = self.initial_s / 2, self.max_s / 2
         return _HonourRetryAfter(
@@ -62,7 +64,7 @@ class RetryPolicy:
         """Seconds to wait after the ``attempt``-th failed try (1-based)."""
         state = RetryCallState(retry_object=AsyncRetrying(), fn=None, args=(), kwargs={})
         state.attempt_number = max(1, attempt)
-        delay = self._wait()(state)
+        delay = self._wait(state)
         return max(delay, retry_after or 0.0)
 
     def inline(self) -> AsyncRetrying:
@@ -73,7 +75,7 @@ class RetryPolicy:
         return AsyncRetrying(
             retry=retry_if_exception_type(RetryableError)
             & retry_if_not_exception_type(CircuitOpen),
-            wait=self._wait(),
+            wait=self._wait,
             stop=stop_after_attempt(self.inline_attempts) | stop_before_delay(self.inline_budget_s),
             reraise=True,
         )

@@ -95,6 +95,74 @@ class _Tries:
         self.n = start
 
 
+class _Receipts:
+    """A Kafka batch's settled deliveries, stored then their outcomes published, in chunks.
+
+    Receipts are written (one ``insert_many`` per chunk) and their outcomes published
+    while the batch's other calls are still in flight: whenever ``chunk`` settled
+    deliveries wait and no chunk is being written, they go. The batch thus ends with at
+    most about one chunk to write instead of the whole batch; with ``chunk`` a quarter
+    of the batch that is at most about five inserts per batch (fewer statements per
+    record than one insert per batch of 500 before, since batches are now of 1,000).
+    One chunk at a time, in the order deliveries settled, so the outcomes of a record's
+    versions are published in order. :meth:`close` writes the rest and returns every
+    outcome; it raises the first failure of any chunk (the batch is then not committed;
+    what was written is recognised when it is read again).
+    """
+
+    def __init__(
+        self, store: DeliveryStore, publisher: Publisher, topic: str, *, chunk: int
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._topic = topic
+        self._chunk = max(1, chunk)
+        self._deliveries: list[Delivery] = []
+        self._outcomes: list[RecordExported] = []
+        self._task: asyncio.Task[None] | None = None
+        self.outcomes: list[RecordExported] = []
+        """Every outcome of the batch, in the order they settled."""
+
+    def add(self, delivery: Delivery | None, outcome: RecordExported | None) -> None:
+        """One settled delivery (None: already stored) and its outcome (None: no event yet)."""
+        if delivery is not None:
+            self._deliveries.append(delivery)
+        if outcome is not None:
+            self._outcomes.append(outcome)
+            self.outcomes.append(outcome)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        # One chunk at a time; a failed chunk stays as the task: none more (close raises it).
+        if len(self._deliveries) < self._chunk or self._task is not None:
+            return
+        self._task = asyncio.create_task(self._flush_then_more(), name="export-receipts")
+
+    async def _flush_then_more(self) -> None:
+        await self._flush()
+        self._task = None
+        self._maybe_flush()  # what settled meanwhile, if a chunk's worth
+
+    async def _flush(self) -> None:
+        deliveries, self._deliveries = self._deliveries, []
+        outcomes, self._outcomes = self._outcomes, []
+        await self._store.add(deliveries)
+        await self._publisher.publish(self._topic, outcomes)
+
+    async def close(self) -> list[RecordExported]:
+        """Wait for the chunk being written, write the rest; return every outcome."""
+        while self._task is not None:
+            await self._task  # raises a chunk's failure; else it cleared or chained itself
+        if self._deliveries or self._outcomes:
+            await self._flush()
+        return self.outcomes
+
+    def cancel(self) -> None:
+        """Stop a chunk still being written (the batch failed or was cancelled)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
 @dataclass
 class Exporter:
     """Delivers accepted record versions to the national database, exactly once each."""
@@ -104,7 +172,7 @@ class Exporter:
     publisher: Publisher
     breaker: CircuitBreaker
     retry: RetryPolicy = RetryPolicy()
-    concurrency: int = 64
+    concurrency: int = 128
     lease_s: float = 60.0
     page: int = 256
     pause_s: float = 20.0
@@ -168,7 +236,7 @@ class Exporter:
 
     async def _send(self, event: RecordDeduplicated, step: Create | Update) -> NationalReceipt:
         key = idempotency_key(event.record_id, event.record_version)
-        record = event.payload.record.model_dump(mode="json")
+        record = event.payload.record.model_dump_json().encode()  # serialized once, as sent
         if isinstance(step, Update):
             return await self.national.update(
                 national_id=step.national_id,
@@ -332,6 +400,10 @@ class Exporter:
         propagates likewise. Read again, the versions already settled are recognised and
         the others sent again; the national database answers repeats with the ids it gave.
 
+        Receipts are written, and their outcomes published, in chunks while the batch's
+        other calls are in flight (see :class:`_Receipts`). The batch returns (and the
+        runtime commits its offsets) only once every chunk is stored and published.
+
         Returns (and publishes) the outcomes known by the end of the batch.
         """
         until = time.monotonic() + self.pause_s
@@ -342,8 +414,12 @@ class Exporter:
         if not chains:
             return []
         histories = await self.store.of_records(list(chains))
-        new: list[Delivery] = []
-        outcomes: list[RecordExported] = []
+        receipts = _Receipts(
+            self.store,
+            self.publisher,
+            self.exported_topic,
+            chunk=max(self.concurrency, sum(map(len, chains.values())) // 4),
+        )
 
         async def run_chain(record_id: str, versions: dict[int, RecordDeduplicated]) -> None:
             history = list(histories.get(record_id, []))
@@ -353,7 +429,7 @@ class Exporter:
                 known = next((d for d in history if d.key == key), None)
                 if known is not None:
                     if known.state in (DeliveryState.EXPORTED, DeliveryState.FAILED):
-                        outcomes.append(self._outcome(event, known))
+                        receipts.add(None, self._outcome(event, known))
                     continue  # pending: the scheduled retry owns it
                 delivery = self._new(event)
                 if any(d.state is DeliveryState.PENDING for d in history):
@@ -367,24 +443,24 @@ class Exporter:
                         event, delivery, history, inline_until=until
                     )
                 history.append(settled)
-                new.append(settled)
-                if result is not None:
-                    outcomes.append(result)
+                receipts.add(settled, result)
 
-        if self.breaker.state is BreakerState.OPEN:
-            wait = self.breaker.wait_s()
-            if time.monotonic() + wait > until:
-                raise CircuitOpen(wait)
-            await asyncio.sleep(wait)
-        errors = [
-            e
-            for e in await asyncio.gather(
-                *(run_chain(r, v) for r, v in chains.items()), return_exceptions=True
-            )
-            if e is not None
-        ]
-        await self.store.add(new)
-        await self.publisher.publish(self.exported_topic, outcomes)
+        try:
+            if self.breaker.state is BreakerState.OPEN:
+                wait = self.breaker.wait_s()
+                if time.monotonic() + wait > until:
+                    raise CircuitOpen(wait)
+                await asyncio.sleep(wait)
+            errors = [
+                e
+                for e in await asyncio.gather(
+                    *(run_chain(r, v) for r, v in chains.items()), return_exceptions=True
+                )
+                if e is not None
+            ]
+            outcomes = await receipts.close()
+        finally:
+            receipts.cancel()
         for error in errors:
             if isinstance(error, CircuitOpen):
                 metrics.BATCHES_PAUSED.inc()

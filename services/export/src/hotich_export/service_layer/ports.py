@@ -50,6 +50,11 @@ class NationalThrottled(NationalUnavailable):
     """``429``: the national database asks to slow down for ``retry_after`` seconds."""
 
 
+RecordJson = dict[str, Any] | bytes
+"""A record as sent to the national database: a JSON object, or its JSON bytes already
+serialized (the exporter serializes it once, straight from the model)."""
+
+
 @dataclass(frozen=True)
 class NationalReceipt:
     """The national database's answer to a create or an update that it holds."""
@@ -80,7 +85,7 @@ class NationalDatabase(Protocol):
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """Create the record; a repeated key answers with the same national id.
 
@@ -97,7 +102,7 @@ class NationalDatabase(Protocol):
         unit_code: str,
         record_id: str,
         version: int,
-        record: dict[str, Any],
+        record: RecordJson,
     ) -> NationalReceipt:
         """Send a corrected version of record ``national_id``, once per key.
 
