@@ -41,9 +41,9 @@ async def bench_stack(
     config.stores = 2 if local else 1
     state = await stack.up(config)
     if local:
-        # intake's and dedup's databases in different stores, each service's own in one
+        # intake's and reporting's databases in different stores
         assert len(set(state.mongodb_urls.values())) == 2
-        assert state.mongodb_urls["intake"] != state.mongodb_urls["dedup"]
+        assert state.mongodb_urls["intake"] != state.mongodb_urls["reporting"]
         assert state.mongodb_url == state.mongodb_urls["intake"]
     try:
         yield config
