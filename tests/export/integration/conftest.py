@@ -11,9 +11,8 @@ import asyncio
 import os
 import signal
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,24 +36,6 @@ def log_tail(path: Path, lines: int = 60) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float, what: str, every: float = 0.2
-) -> Any:
-    """Poll ``check`` until it returns something truthy (no fixed sleeps)."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = await check()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"{what}: not within {within:.0f}s (last: {last!r})")
 
 
 @dataclass

@@ -30,10 +30,10 @@ from tests.export.integration.conftest import (
     ExportService,
     Sandbox,
     Topics,
-    eventually,
     publish,
     read_outcomes,
 )
+from tests.fixtures.polling import eventually
 
 pytestmark = pytest.mark.integration
 

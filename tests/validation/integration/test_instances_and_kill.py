@@ -41,15 +41,13 @@ import os
 import random
 import signal
 import sys
-import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as day_time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -66,6 +64,7 @@ from hotich_local.infra import procs
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_local.synth import GenerationConfig, generate
 from hotich_validation.service_layer.handlers import STAGE, VIETNAM
+from tests.fixtures.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -199,24 +198,6 @@ async def _ready(port: int) -> bool:
         return (await client.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200
 
 
-async def _eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float, what: str, every: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = await check()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"{what}: not within {within:.0f}s (last: {last!r})")
-
-
 @pytest.fixture
 async def validation(
     kafka_bootstrap: str, mongodb_url: str, tmp_path: Path
@@ -265,7 +246,7 @@ async def _stream_and_kill(
 
     async def kill_when_consuming() -> float:
         async with httpx.AsyncClient(timeout=5) as client:
-            consumed: float = await _eventually(
+            consumed: float = await eventually(
                 lambda: _at_least(service.consumed(victim, client), KILL_WHEN_CONSUMED),
                 within=60,
                 what=f"{victim} consuming",
@@ -355,7 +336,7 @@ async def test_three_instances_one_killed_every_record_has_exactly_one_outcome(
     everyone = {validation.start(n) for n in range(1, INSTANCES + 1)}
     for client_id in sorted(everyone):
         await validation.wait_ready(client_id)
-    settled = await _eventually(
+    settled = await eventually(
         lambda: _settled(validation, everyone), within=60, what="group of three settled"
     )
     victim = settled.members[0]
@@ -377,7 +358,7 @@ async def test_three_instances_one_killed_every_record_has_exactly_one_outcome(
         return info if stable and info.lag == 0 else None
 
     try:
-        await _eventually(drained, within=60, what="survivors drained the topic", every=0.5)
+        await eventually(drained, within=60, what="survivors drained the topic", every=0.5)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{validation.log_tails()}") from exc
 
