@@ -44,8 +44,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +53,18 @@ from aiokafka.structs import TopicPartition
 
 from hotich_contracts.events import (
     RecordDeduplicated,
-    RecordEntered,
-    RecordEnteredPayload,
     RecordStatus,
     RecordValidated,
 )
 from hotich_contracts.plan import load_plan
-from hotich_contracts.records import parse_record
 from hotich_contracts.topics import dlq
 from hotich_contracts.units import default_registry
 from hotich_local import stack
 from hotich_local.infra import kafka, mongo, procs
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_local.synth import GenerationConfig, generate
-from hotich_validation.service_layer.handlers import VIETNAM, Validator
+from hotich_local.synth.events import entered_event
+from hotich_validation.service_layer.handlers import Validator
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PARTITIONS = 6
@@ -138,16 +134,7 @@ def build(items: int, seed: int) -> Workload:
         truth = item["truth"]
         if truth["malformed"]:
             continue  # refused at intake (422): never entered
-        noon = datetime.combine(date.fromisoformat(truth["entered_on"]), day_time(12), VIETNAM)
-        event = RecordEntered(
-            actor="bench",
-            correlation_id=truth["id"],
-            record_id=truth["id"],
-            record_version=1,
-            unit_code=truth["entering_unit_code"],
-            occurred_at=noon,
-            payload=RecordEnteredPayload(record=parse_record(item["record"])),
-        )
+        event = entered_event(item, actor="bench")
         if validator.validate(event).payload.status == RecordStatus.VALID:
             valid.add((event.record_id, event.record_version))
         else:

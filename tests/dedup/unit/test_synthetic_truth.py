@@ -14,28 +14,25 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
 
 import pytest
 
 from hotich_contracts import topics
 from hotich_contracts.events import (
     RecordDeduplicated,
-    RecordEntered,
-    RecordEnteredPayload,
     RecordStatus,
     RecordValidated,
 )
 from hotich_contracts.plan import load_plan
 from hotich_contracts.reasons import ReasonCode
-from hotich_contracts.records import parse_record
 from hotich_contracts.units import default_registry
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_local.synth import GenerationConfig, Item, NoiseRates, generate
+from hotich_local.synth.events import entered_event
 from hotich_local.synth.model import Truth
 from hotich_runtime.ports import FakePublisher
-from hotich_validation.service_layer.handlers import VIETNAM, Validator
+from hotich_validation.service_layer.handlers import Validator
 
 BENCH_CONFIG = GenerationConfig(
     seed=2547, total=6_000, province_level=0, rates=NoiseRates(wrong_entering_unit=0)
@@ -64,16 +61,7 @@ class Stream:
             self.truth[truth["id"]] = truth
             if truth["malformed"]:
                 continue  # refused at intake
-            noon = datetime.combine(date.fromisoformat(truth["entered_on"]), time(12), VIETNAM)
-            entered = RecordEntered(
-                actor="clerk",
-                correlation_id=truth["id"],
-                record_id=truth["id"],
-                record_version=1,
-                unit_code=truth["entering_unit_code"],
-                occurred_at=noon,
-                payload=RecordEnteredPayload(record=parse_record(item["record"])),
-            )
+            entered = entered_event(item, actor="clerk")
             outcome = validator.validate(entered)
             # An exact copy of a valid record is valid: catching it is dedup's business.
             expected_valid = not [c for c in truth["reasons"] if c != ReasonCode.DUPLICATE_EXACT]

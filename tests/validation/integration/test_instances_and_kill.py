@@ -45,8 +45,6 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as day_time
 from pathlib import Path
 
 import httpx
@@ -55,15 +53,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from hotich_contracts.envelope import derived_event_id
-from hotich_contracts.events import RecordEntered, RecordEnteredPayload, RecordValidated
+from hotich_contracts.events import RecordEntered, RecordValidated
 from hotich_contracts.reasons import ReasonCode
-from hotich_contracts.records import parse_record
 from hotich_contracts.topics import dlq
 from hotich_local import groups, stack
 from hotich_local.infra import procs
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_local.synth import GenerationConfig, generate
-from hotich_validation.service_layer.handlers import STAGE, VIETNAM
+from hotich_local.synth.events import entered_event
+from hotich_validation.service_layer.handlers import STAGE
 from tests.fixtures.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -99,16 +97,7 @@ def _inputs(total: int, seed: int) -> list[Input]:
         truth = item["truth"]
         if truth["malformed"]:
             continue
-        noon = datetime.combine(date.fromisoformat(truth["entered_on"]), day_time(12), VIETNAM)
-        event = RecordEntered(
-            actor="clerk",
-            correlation_id=truth["id"],
-            record_id=truth["id"],
-            record_version=1,
-            unit_code=truth["entering_unit_code"],
-            occurred_at=noon,
-            payload=RecordEnteredPayload(record=parse_record(item["record"])),
-        )
+        event = entered_event(item, actor="clerk")
         # Exact duplicates are dedup's business: validation judges each on its own.
         reasons = tuple(c for c in truth["reasons"] if c != ReasonCode.DUPLICATE_EXACT)
         found.append(Input(event, reasons, truth["phase"]))

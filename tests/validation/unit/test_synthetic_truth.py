@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time
 
-from hotich_contracts.events import RecordEntered, RecordEnteredPayload
 from hotich_contracts.plan import load_plan
 from hotich_contracts.reasons import ReasonCode
-from hotich_contracts.records import parse_record
 from hotich_contracts.units import default_registry
 from hotich_local.synth import GenerationConfig, generate
-from hotich_validation.service_layer.handlers import VIETNAM, Validator
+from hotich_local.synth.events import entered_event
+from hotich_validation.service_layer.handlers import Validator
 
 
 def test_outcomes_match_the_ground_truth() -> None:
@@ -21,16 +19,7 @@ def test_outcomes_match_the_ground_truth() -> None:
         truth = item["truth"]
         if truth["malformed"]:
             continue  # refused at intake (422), never validated
-        noon = datetime.combine(date.fromisoformat(truth["entered_on"]), time(12), VIETNAM)
-        event = RecordEntered(
-            actor="clerk",
-            correlation_id=truth["id"],
-            record_id=truth["id"],
-            record_version=1,
-            unit_code=truth["entering_unit_code"],
-            occurred_at=noon,
-            payload=RecordEnteredPayload(record=parse_record(item["record"])),
-        )
+        event = entered_event(item, actor="clerk")
         outcome = validator.validate(event).payload
         # Exact duplicates are dedup's business: validation sees the original's outcome.
         expected = [c for c in truth["reasons"] if c != ReasonCode.DUPLICATE_EXACT]
