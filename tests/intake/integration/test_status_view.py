@@ -33,6 +33,18 @@ async def record_store(
     await client.close()
 
 
+def accepted(record_id: str) -> dict[str, Any]:
+    """A record's view as dedup's acceptance leaves it."""
+    return {
+        "_id": record_id,
+        "status": "accepted",
+        "status_version": 1,
+        "status_rank": 2,
+        "reasons": [],
+        "history": [],
+    }
+
+
 def exported(record_id: str, *, ok: bool, minutes: int) -> RecordExported:
     return RecordExported(
         event_id=uuid.uuid4(),
@@ -65,16 +77,7 @@ async def test_a_redriven_export_replaces_the_failure_and_a_redelivered_failure_
 ) -> None:
     records, collection = record_store
     record_id = str(uuid.uuid4())
-    await collection.insert_one(
-        {
-            "_id": record_id,
-            "status": "accepted",
-            "status_version": 1,
-            "status_rank": 2,
-            "reasons": [],
-            "history": [],
-        }
-    )
+    await collection.insert_one(accepted(record_id))
     failed = exported(record_id, ok=False, minutes=1)
     await records.apply([failed])
     doc = await collection.find_one({"_id": record_id})
@@ -100,19 +103,7 @@ async def test_concurrent_writers_lose_no_event_and_push_none_twice(
     """Two consumers (a rebalance) and a correction write the same records at once."""
     records, collection = record_store
     ids = [str(uuid.uuid4()) for _ in range(120)]
-    await collection.insert_many(
-        [
-            {
-                "_id": rid,
-                "status": "accepted",
-                "status_version": 1,
-                "status_rank": 2,
-                "reasons": [],
-                "history": [],
-            }
-            for rid in ids
-        ]
-    )
+    await collection.insert_many([accepted(rid) for rid in ids])
     failures = [exported(rid, ok=False, minutes=1) for rid in ids]
     successes = [exported(rid, ok=True, minutes=2) for rid in ids]
 
@@ -147,16 +138,7 @@ async def test_a_correction_between_read_and_write_is_not_overwritten(
     """A version staged by the clerk while the view folds old events keeps its status."""
     records, collection = record_store
     record_id = str(uuid.uuid4())
-    await collection.insert_one(
-        {
-            "_id": record_id,
-            "status": "accepted",
-            "status_version": 1,
-            "status_rank": 2,
-            "reasons": [],
-            "history": [],
-        }
-    )
+    await collection.insert_one(accepted(record_id))
     view = records._records  # the collection the store reads and writes
     original_find = view.find
     reads = 0

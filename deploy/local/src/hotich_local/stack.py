@@ -150,7 +150,7 @@ class StackConfig:
             return state.mongodb_urls.get(service or "", state.mongodb_url)
         return self.external_mongodb or os.environ.get(
             "HOTICH_MONGODB_URL",
-            f"mongodb://127.0.0.1:{self.ports['mongodb']}/?directConnection=true",
+            mongo.local_url(self.ports["mongodb"]),
         )
 
     def intake_database(self) -> str:

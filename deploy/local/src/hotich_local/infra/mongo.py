@@ -53,6 +53,20 @@ async def store_ready(url: str) -> bool:
     return await asyncio.to_thread(_ping, url)
 
 
+def local_url(port: int) -> str:
+    """The connection string: one node, no replica-set discovery, no retryable writes.
+
+    SecantusDB keeps the reply of each retryable write (up to 10,000) and, on every
+    write past that many, sorts them all to drop the oldest: after 10,000 writes its
+    throughput falls from ~2,900 to ~300 operations/s (``bench/store_contention.py``).
+    The services do not need them: their writes are made to be repeated (a crash
+    repeats them anyway), and a write that fails on a dropped connection fails the
+    batch or the request, which the consumer or the client retries. A real MongoDB
+    keeps the driver's default (on), where they cover a primary's failover.
+    """
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
 @dataclass
 class SecantusServer(procs.ManagedProcess):
     """One SecantusDB node: a single-node replica set, so transactions and change streams work.
@@ -73,17 +87,8 @@ class SecantusServer(procs.ManagedProcess):
 
     @property
     def url(self) -> str:
-        """The connection string: one node, no replica-set discovery, no retryable writes.
-
-        SecantusDB keeps the reply of each retryable write (up to 10,000) and, on every
-        write past that many, sorts them all to drop the oldest: after 10,000 writes its
-        throughput falls from ~2,900 to ~300 operations/s (``bench/store_contention.py``).
-        The services do not need them: their writes are made to be repeated (a crash
-        repeats them anyway), and a write that fails on a dropped connection fails the
-        batch or the request, which the consumer or the client retries. A real MongoDB
-        keeps the driver's default (on), where they cover a primary's failover.
-        """
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
+        """The connection string (:func:`local_url`)."""
+        return local_url(self.port)
 
     def command(self) -> list[str]:
         """The server's command line."""

@@ -1,0 +1,44 @@
+"""The local stack's store settings, without starting anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotich_local import stack
+
+
+def test_the_local_store_is_reached_without_retryable_writes(tmp_path: Path) -> None:
+    # SecantusDB sorts its kept retryable-write replies on every write past 10,000
+    # (README, pitfalls): every URL of the local store turns them off.
+    config = stack.StackConfig.load(str(tmp_path))
+    assert config.mongodb_url().endswith("/?directConnection=true&retryWrites=false")
+
+
+def test_two_stores_keep_intake_and_reporting_apart_and_every_service_in_one() -> None:
+    assert {stack.store_of(s, 1) for s in stack.STORE_ORDER} == {0}
+    two = {s: stack.store_of(s, 2) for s in stack.STORE_ORDER}
+    assert two["intake"] != two["reporting"]
+    assert set(two.values()) == {0, 1}
+    assert two["intake"] == 0  # accounts and the benchmark's baseline use the first
+
+
+def test_commands_find_their_services_store(tmp_path: Path) -> None:
+    config = stack.StackConfig.load(str(tmp_path))
+    urls = {"intake": "mongodb://a", "reporting": "mongodb://b"}
+    state = stack.StackState(
+        home=str(tmp_path),
+        kafka="k:9092",
+        broker="kafka",
+        broker_version="4",
+        mongodb_url="mongodb://a",
+        store="secantusdb",
+        urls={},
+        pids={},
+        intake_database="hotich_intake",
+        mongodb_urls=urls,
+    )
+    stack._write_state(config, state)
+    assert config.mongodb_url("reporting") == "mongodb://b"
+    assert config.mongodb_url("intake") == "mongodb://a"
+    assert config.mongodb_url() == "mongodb://a"
+    assert stack.status(config)["mongodb_by_service"] == urls
