@@ -43,5 +43,11 @@ class IntakeSettings(ServiceSettings):
         "open and republishes it (same event ids, dropped downstream, but doubled in Kafka).",
     )
     import_chunk: int = Field(default=500, ge=1, description="Lines per committed import chunk.")
+    import_in_flight: int = Field(
+        default=3,
+        ge=1,
+        description="Import chunks submitted at once while the next lines are parsed; the "
+        "job's lines_committed still moves in line order.",
+    )
     rate_per_s: float = Field(default=200.0, gt=0, description="Requests per second per account.")
     rate_burst: float = Field(default=400.0, ge=1, description="Requests at once per account.")

@@ -89,7 +89,9 @@ class InMemoryRecordStore:
         """First claim of a key wins."""
         for item in items:
             if item.scope_key not in self.keys:
-                self.keys[item.scope_key] = KeyOwner(item.view.record_id, item.body_hash)
+                self.keys[item.scope_key] = KeyOwner(
+                    item.view.record_id, item.body_hash, str(item.event.event_id)
+                )
                 self.views[item.view.record_id] = item.view
                 self.events[item.view.record_id] = item.event
         return {item.scope_key: self.keys[item.scope_key] for item in items}
@@ -98,11 +100,13 @@ class InMemoryRecordStore:
         return [self.events[rid] for rid in record_ids if rid in self.events]
 
     async def pending_events(
-        self, record_ids: Sequence[str]
+        self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
         """Open entries covering these records, and their events."""
         wanted = set(record_ids)
-        entries = [oid for oid, (ids, _) in self.outbox.items() if wanted & set(ids)]
+        entries = [
+            oid for oid, (ids, _) in self.outbox.items() if oid != besides and wanted & set(ids)
+        ]
         covered = sorted({rid for oid in entries for rid in self.outbox[oid][0]})
         return entries, self._events_of(covered)
 
@@ -178,3 +182,54 @@ class InMemoryAuditLog:
             and (since is None or e.at >= since)
         ]
         return rows[:limit]
+
+
+class InMemoryImportJobs:
+    """Import jobs in a dict, shaped like the store's documents."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}
+
+    async def create(self, job_id: str, owner: str, unit_code: str, started_at: datetime) -> None:
+        """Register a job (again: it keeps its counts)."""
+        job = self.jobs.setdefault(
+            job_id,
+            {
+                "_id": job_id,
+                "owner": owner,
+                "unit_code": unit_code,
+                "started_at": started_at,
+                "lines_committed": 0,
+                "submitted": 0,
+                "repeated": 0,
+                "error_count": 0,
+                "errors": [],
+            },
+        )
+        job["status"] = "running"
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job, or None."""
+        return self.jobs.get(job_id)
+
+    async def progress(
+        self,
+        job_id: str,
+        *,
+        lines: int,
+        submitted: int,
+        repeated: int,
+        errors: Sequence[dict[str, Any]],
+        error_count: int,
+    ) -> None:
+        """Add a committed chunk's counts."""
+        job = self.jobs[job_id]
+        job["lines_committed"] += lines
+        job["submitted"] += submitted
+        job["repeated"] += repeated
+        job["error_count"] += error_count
+        job["errors"] = [*job["errors"], *errors][:1000]
+
+    async def finish(self, job_id: str, status: str, at: datetime) -> None:
+        """Mark the job ended."""
+        self.jobs[job_id]["status"] = status

@@ -32,7 +32,7 @@ Db = AsyncIOMotorDatabase[dict[str, Any]]
 async def ensure_indexes(db: Db) -> None:
     """Create the indexes intake's queries need (idempotent)."""
     await db["records"].create_index([("unit_code", ASCENDING), ("_id", ASCENDING)])
-    await db["records"].create_index("scope_key", unique=True)
+    # No index on scope_key: the record id is derived from it, so ``_id`` is the claim.
     await db["outbox"].create_index("record_ids")
     await db["outbox"].create_index("created_at")
     await db["login_failures"].create_index(
@@ -237,23 +237,29 @@ class MongoRecordStore:
                 await self._outbox.delete_many({"_id": {"$in": list(outbox_ids)}})
 
     async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
-        """Insert unordered; a duplicate ``scope_key`` leaves the earlier owner in place."""
+        """Insert unordered; a record id taken (the same ``scope_key``) keeps its owner."""
         if not items:
             return {}
         now = utcnow()
-        owners = {i.scope_key: KeyOwner(i.view.record_id, i.body_hash) for i in items}
+        owners: dict[str, KeyOwner] = {}
+        for i in items:  # the first item of a key is the one stored, if any is
+            owners.setdefault(
+                i.scope_key, KeyOwner(i.view.record_id, i.body_hash, str(i.event.event_id))
+            )
         try:
             try:
                 await self._records.insert_many([_record_doc(i, now) for i in items], ordered=False)
                 return owners
             except BulkWriteError as exc:
                 _only_duplicates(exc)
-                lost = {items[e["index"]].scope_key for e in exc.details.get("writeErrors", [])}
+                lost = {
+                    items[e["index"]].view.record_id for e in exc.details.get("writeErrors", [])
+                }
             cursor = self._records.find(
-                {"scope_key": {"$in": list(lost)}}, {"scope_key": 1, "body_hash": 1}
+                {"_id": {"$in": list(lost)}}, {"scope_key": 1, "body_hash": 1, "event_id": 1}
             )
             async for doc in cursor:
-                owners[doc["scope_key"]] = KeyOwner(doc["_id"], doc["body_hash"])
+                owners[doc["scope_key"]] = KeyOwner(doc["_id"], doc["body_hash"], doc["event_id"])
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return owners
@@ -263,10 +269,13 @@ class MongoRecordStore:
         return [_rebuild_event(doc) async for doc in cursor]
 
     async def pending_events(
-        self, record_ids: Sequence[str]
+        self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open outbox entries covering these records, with all their events."""
-        entries = [d async for d in self._outbox.find({"record_ids": {"$in": list(record_ids)}})]
+        """Open outbox entries (but ``besides``) covering these records, with their events."""
+        query: dict[str, Any] = {"record_ids": {"$in": list(record_ids)}}
+        if besides is not None:
+            query["_id"] = {"$ne": besides}
+        entries = [d async for d in self._outbox.find(query)]
         covered = sorted({rid for entry in entries for rid in entry["record_ids"]})
         return [e["_id"] for e in entries], await self._events_of(covered) if covered else []
 

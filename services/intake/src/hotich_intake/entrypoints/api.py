@@ -504,6 +504,7 @@ async def post_import(
             job_id=job,
             resume_from_line=resume_from_line,
             chunk_size=deps.settings.import_chunk,
+            in_flight=deps.settings.import_in_flight,
             correlation_id=_correlation(request),
         )
     except RetryableError:

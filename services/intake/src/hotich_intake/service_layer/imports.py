@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,12 +15,14 @@ from pydantic import ValidationError
 from hotich_contracts.envelope import utcnow
 from hotich_contracts.records import RECORD_ADAPTER
 from hotich_intake.service_layer.ports import ImportJobs, RecordStore
-from hotich_intake.service_layer.records import Submission, submit_records
+from hotich_intake.service_layer.records import ItemResult, Submission, submit_records
 from hotich_runtime.auth import Principal
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import Publisher
 
 MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_IN_FLIGHT = 3
+"""Chunks submitted at once by default (parsing goes on meanwhile)."""
 
 
 @dataclass
@@ -65,6 +70,15 @@ def _line_error(number: int, exc: Exception) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Chunk:
+    """Lines handed to :func:`submit_records`, in flight, with their parse errors."""
+
+    lines: int
+    errors: list[dict[str, Any]]
+    submitting: asyncio.Task[list[ItemResult]]
+
+
 async def run_import(
     store: RecordStore,
     jobs: ImportJobs,
@@ -76,32 +90,46 @@ async def run_import(
     resume_from_line: int,
     chunk_size: int,
     correlation_id: str,
+    in_flight: int = DEFAULT_IN_FLIGHT,
 ) -> ImportSummary:
     """Import records line by line, committing every ``chunk_size`` lines.
 
-    Each chunk is handed to Kafka before the job's ``lines_committed`` moves on, and
-    every line is deduplicated by its register coordinates: resending the whole file, or
-    resuming from ``lines_committed`` after a crash or a dropped connection, creates no
-    second record. Malformed lines are reported per line and the rest goes on.
+    Up to ``in_flight`` chunks are submitted at once (stored, then handed to Kafka)
+    while the next lines are parsed, but the job's ``lines_committed`` moves on in line
+    order, only over chunks Kafka acknowledged. Every line is deduplicated by its
+    register coordinates: resending the whole file, or resuming from
+    ``lines_committed`` after a crash or a dropped connection, creates no second record
+    (a chunk acknowledged after a failed one is recognised as repeated). Malformed lines
+    are reported per line and the rest goes on.
     """
     await jobs.create(job_id, principal.username, principal.unit_code, utcnow())
     summary = ImportSummary(job_id)
+    flying: deque[_Chunk] = deque()
     batch: list[Submission] = []
     batch_errors: list[dict[str, Any]] = []
     batch_lines = 0
 
-    async def commit() -> None:
+    def launch() -> None:
         nonlocal batch, batch_errors, batch_lines
-        results = await submit_records(
-            store, publisher, principal, batch, correlation_id=correlation_id
+        submitting = asyncio.ensure_future(
+            submit_records(store, publisher, principal, batch, correlation_id=correlation_id)
         )
+        flying.append(_Chunk(batch_lines, batch_errors, submitting))
+        batch, batch_errors, batch_lines = [], [], 0
+
+    async def land() -> None:
+        """Wait for the oldest chunk in flight and record it (chunks land in order)."""
+        chunk = flying[0]
+        results = await chunk.submitting
+        flying.popleft()
+        errors = chunk.errors
         for result in results:
             if result.outcome == "created":
                 summary.submitted += 1
             elif result.outcome == "repeated":
                 summary.repeated += 1
             else:
-                batch_errors.append(
+                errors.append(
                     {
                         "line": None,
                         "record_id": result.record_id,
@@ -110,46 +138,66 @@ async def run_import(
                         "message_en": result.message_en,
                     }
                 )
-        created = sum(r.outcome == "created" for r in results)
-        repeated = sum(r.outcome == "repeated" for r in results)
         await jobs.progress(
             job_id,
-            lines=batch_lines,
-            submitted=created,
-            repeated=repeated,
-            errors=batch_errors,
-            error_count=len(batch_errors),
+            lines=chunk.lines,
+            submitted=sum(r.outcome == "created" for r in results),
+            repeated=sum(r.outcome == "repeated" for r in results),
+            errors=errors,
+            error_count=len(errors),
         )
-        summary.lines_committed += batch_lines
-        summary.error_count += len(batch_errors)
-        summary.errors.extend(batch_errors[: max(0, 100 - len(summary.errors))])
-        batch, batch_errors, batch_lines = [], [], 0
+        summary.lines_committed += chunk.lines
+        summary.error_count += len(errors)
+        summary.errors.extend(errors[: max(0, 100 - len(summary.errors))])
 
     try:
-        async for raw in lines:
-            summary.lines_read += 1
-            number = summary.lines_read
-            if number <= resume_from_line:
-                continue
-            batch_lines += 1
-            if not raw.strip():
-                continue
-            try:
-                json.loads(raw)  # a clearer message than pydantic's for broken JSON
-                record = RECORD_ADAPTER.validate_json(raw)
-            except (ValueError, ValidationError) as exc:
-                batch_errors.append(_line_error(number, exc))
-                continue
-            batch.append(Submission(record))
-            if batch_lines >= chunk_size:
-                await commit()
-        if batch_lines:
-            await commit()
+        try:
+            async for raw in lines:
+                summary.lines_read += 1
+                number = summary.lines_read
+                if number <= resume_from_line:
+                    continue
+                batch_lines += 1
+                if not raw.strip():
+                    continue
+                try:
+                    json.loads(raw)  # a clearer message than pydantic's for broken JSON
+                    record = RECORD_ADAPTER.validate_json(raw)
+                except (ValueError, ValidationError) as exc:
+                    batch_errors.append(_line_error(number, exc))
+                    continue
+                batch.append(Submission(record))
+                if batch_lines >= chunk_size:
+                    launch()
+                    while len(flying) >= max(1, in_flight):
+                        await land()
+            if batch_lines:
+                launch()
+        finally:
+            # However the stream ended, what is in flight lands (and counts) in order.
+            while flying:
+                await land()
     except RetryableError:
+        await _settle(flying)
         await jobs.finish(job_id, "interrupted", utcnow())
         summary.status = "interrupted"
+        raise
+    except BaseException:
+        await _settle(flying)
         raise
     await jobs.finish(job_id, "completed", utcnow())
     summary.status = "completed"
     summary.lines_committed += resume_from_line
     return summary
+
+
+async def _settle(flying: deque[_Chunk]) -> None:
+    """Let chunks still in flight after a failure end; lines after it are not committed.
+
+    Their records are stored and published or waiting in the outbox either way: a resend
+    or a resume finds them by their register coordinates.
+    """
+    for chunk in flying:
+        with contextlib.suppress(BaseException):
+            await chunk.submitting
+    flying.clear()

@@ -49,10 +49,15 @@ class AccountStore(Protocol):
 
 @dataclass(frozen=True)
 class KeyOwner:
-    """The record an idempotency key (explicit or natural) already belongs to."""
+    """The record an idempotency key (explicit or natural) already belongs to.
+
+    ``event_id`` is the id of the event that created it: a submission whose own event id
+    it is created the record; any other found it there.
+    """
 
     record_id: str
     body_hash: str
+    event_id: str
 
 
 @dataclass(frozen=True)
@@ -80,16 +85,21 @@ class RecordStore(Protocol):
         """The events of these outbox entries were acknowledged."""
 
     async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
-        """Store new records; each claims its ``scope_key`` atomically (unique).
+        """Store new records; each claims its ``scope_key`` atomically.
 
-        Returns every key's owner: the item's own record id where it was stored, the
-        earlier record's where the key was taken.
+        The record id is derived from the key (:func:`record_id_for`), so the unique
+        record id is the claim. Returns every key's owner: the item itself where it was
+        stored, the earlier record where the key was taken (by an earlier submission or
+        by an item before it in ``items``).
         """
 
     async def pending_events(
-        self, record_ids: Sequence[str]
+        self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open outbox entries covering any of these records, and all their events."""
+        """Open outbox entries covering any of these records, and all their events.
+
+        ``besides`` is the caller's own entry, left out.
+        """
 
     async def stage_version(
         self, view: RecordView, event: RecordEntered, previous_version: int

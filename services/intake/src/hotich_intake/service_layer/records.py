@@ -87,6 +87,20 @@ def scope_key(principal: Principal, submission: Submission) -> str:
     return f"nat:{principal.unit_code}:{natural_key(submission.record)}"
 
 
+RECORD_ID_NAMESPACE = uuid.UUID("5b0f7d9e-4a39-5c1e-9d0b-6f1e2a7c8d41")
+"""Namespace of the record ids derived from scope keys (never change it)."""
+
+
+def record_id_for(key: str) -> str:
+    """The record id of a scope key: a name-based UUID (version 5).
+
+    Deriving the id from the key makes the store's unique record id the claim of the
+    key: a retried or concurrent submission of the same key computes the same id and
+    finds it taken, with no second unique index to maintain on every insert.
+    """
+    return str(uuid.uuid5(RECORD_ID_NAMESPACE, key))
+
+
 def _allowed_source(principal: Principal, record: Record) -> bool:
     if principal.role == Role.CLERK:
         return record.source == Source.MANUAL
@@ -191,7 +205,8 @@ async def submit_entries(
                 message_en="This role may not enter records of this source (manual/migration).",
             )
             continue
-        record_id = str(uuid.uuid4())
+        key = scope_key(principal, submission)
+        record_id = record_id_for(key)
         event = _entered(
             principal,
             record_id,
@@ -205,7 +220,7 @@ async def submit_entries(
                 index,
                 NewRecord(
                     view=_view(principal, record_id, 1, submission.record),
-                    scope_key=scope_key(principal, submission),
+                    scope_key=key,
                     body_hash=body_hash(submission.record),
                     event=event,
                 ),
@@ -220,15 +235,19 @@ async def submit_entries(
         raise
     events: list[RecordEntered] = []
     repeated: list[str] = []
-    own_ids = {c.view.record_id for _, c in candidates}
+    created = {
+        owners[c.scope_key].record_id
+        for _, c in candidates
+        if owners[c.scope_key].event_id == str(c.event.event_id)
+    }
     for index, candidate in candidates:
         owner = owners[candidate.scope_key]
-        if owner.record_id == candidate.view.record_id:
+        if owner.event_id == str(candidate.event.event_id):
             results[index] = ItemResult(index, "created", owner.record_id, 1)
             events.append(candidate.event)
         elif owner.body_hash == candidate.body_hash:
             results[index] = ItemResult(index, "repeated", owner.record_id)
-            if owner.record_id not in own_ids:  # not a repeat within this very submission
+            if owner.record_id not in created:  # not a repeat within this very submission
                 repeated.append(owner.record_id)
         else:
             results[index] = ItemResult(
@@ -242,7 +261,9 @@ async def submit_entries(
             )
     # Repeats of submissions still in the outbox (their first attempt got a 503) publish
     # their whole outbox entry now: same record ids, same event ids.
-    waiting_outboxes, waiting = await store.pending_events(repeated) if repeated else ([], [])
+    waiting_outboxes, waiting = (
+        await store.pending_events(repeated, besides=outbox_id) if repeated else ([], [])
+    )
     await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
     await store.close_outbox([outbox_id, *waiting_outboxes])
     return [results[i] for i in range(len(entries))]
