@@ -93,6 +93,10 @@ async def test_chunks_in_flight_land_in_order_with_every_line_counted() -> None:
     assert summary.submitted == 95 - bad
     assert summary.error_count == bad
     assert [e["line"] for e in summary.errors] == [9 * k for k in range(1, bad + 1)]
+    [broken] = summary.errors[0]["errors"]
+    assert broken["code"] == "json_invalid"
+    assert "Expecting value" in broken["message_en"]  # the JSON decoder's own words
+    assert summary.errors[0]["message_vi"]
     job = jobs.jobs["j"]
     assert (job["lines_committed"], job["submitted"], job["status"]) == (95, 95 - bad, "completed")
     events = pub.events(topics.RECORD_ENTERED)
@@ -137,3 +141,14 @@ async def test_one_chunk_at_a_time_gives_the_same_result() -> None:
         ids = sorted(e.record_id for e in pub.events(topics.RECORD_ENTERED))
         outcomes.append((summary.lines_committed, summary.submitted, summary.error_count, ids))
     assert outcomes[0] == outcomes[1]
+
+
+async def test_a_json_line_that_is_no_record_gets_field_level_reasons() -> None:
+    store, jobs, pub = InMemoryRecordStore(), InMemoryImportJobs(), FakePublisher()
+    lines = [*ndjson(3), json.dumps({"record_type": "birth"}).encode()]
+    summary = await run(store, jobs, pub, lines, job="j")
+    [error] = summary.errors
+    assert error["line"] == 4
+    fields = {e["field"] for e in error["errors"]}
+    assert {"birth.book_number", "birth.entry_number"} <= fields
+    assert summary.submitted == 3

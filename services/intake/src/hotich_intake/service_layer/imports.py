@@ -54,6 +54,15 @@ async def ndjson_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         yield buffer
 
 
+def _json_error(raw: bytes) -> ValueError | None:
+    """The JSON decoder's error for a line that is not JSON (clearer than pydantic's)."""
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        return exc
+    return None
+
+
 def _line_error(number: int, exc: Exception) -> dict[str, Any]:
     if isinstance(exc, ValidationError):
         errors = [
@@ -161,10 +170,9 @@ async def run_import(
                 if not raw.strip():
                     continue
                 try:
-                    json.loads(raw)  # a clearer message than pydantic's for broken JSON
                     record = RECORD_ADAPTER.validate_json(raw)
-                except (ValueError, ValidationError) as exc:
-                    batch_errors.append(_line_error(number, exc))
+                except ValidationError as exc:
+                    batch_errors.append(_line_error(number, _json_error(raw) or exc))
                     continue
                 batch.append(Submission(record))
                 if batch_lines >= chunk_size:
