@@ -32,11 +32,14 @@ class SlowPublisher(FakePublisher):
         super().__init__()
         self.calls = 0
         self.fail_from = fail_from
+        self.third_call = asyncio.Event()
         self._random = random.Random(seed)
 
     async def publish(self, topic: str, events: Sequence[EventBase]) -> None:
         self.calls += 1
         call = self.calls
+        if call >= 3:
+            self.third_call.set()
         await asyncio.sleep(self._random.uniform(0, 0.01))
         if self.fail_from is not None and call >= self.fail_from:
             raise RetryableError("kafka down")
@@ -152,3 +155,47 @@ async def test_a_json_line_that_is_no_record_gets_field_level_reasons() -> None:
     fields = {e["field"] for e in error["errors"]}
     assert {"birth.book_number", "birth.entry_number"} <= fields
     assert summary.submitted == 3
+
+
+class FlakyJobs(InMemoryImportJobs):
+    """Refuses the ``fail_at``-th progress write (the store went away)."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.calls = 0
+        self.fail_at = fail_at
+
+    async def progress(self, job_id: str, **counts: Any) -> None:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RetryableError("store down")
+        await super().progress(job_id, **counts)
+
+
+async def test_a_failed_progress_write_counts_nothing_after_it() -> None:
+    store, jobs, pub = InMemoryRecordStore(), FlakyJobs(fail_at=2), SlowPublisher()
+    lines = ndjson(60)
+    with pytest.raises(RetryableError):
+        await run(store, jobs, pub, lines, job="j")
+    job = jobs.jobs["j"]
+    assert (job["lines_committed"], job["status"]) == (10, "interrupted")
+    resumed = await run(store, InMemoryImportJobs(), FakePublisher(), lines, job="j2", resume=10)
+    assert resumed.lines_committed == 60
+    assert resumed.submitted + resumed.repeated == 50
+    assert len(store.views) == 60
+
+
+async def test_a_cancelled_import_leaves_no_chunk_running() -> None:
+    store, jobs = InMemoryRecordStore(), InMemoryImportJobs()
+    pub = SlowPublisher()
+    task = asyncio.ensure_future(run(store, jobs, pub, ndjson(200), job="j", in_flight=4))
+    await asyncio.wait_for(pub.third_call.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert all(t.done() for t in others)
+    assert jobs.jobs["j"]["status"] == "interrupted"
+    # whatever was stored is found again by a resend
+    again = await run(store, InMemoryImportJobs(), FakePublisher(), ndjson(200), job="j2")
+    assert again.submitted + again.repeated == 200

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 
 from hotich_contracts import topics
@@ -96,8 +98,6 @@ async def test_kafka_down_keeps_the_record_in_the_outbox_and_a_resend_publishes_
 
 
 async def test_the_relay_publishes_what_kafka_did_not_acknowledge() -> None:
-    from datetime import timedelta
-
     store = InMemoryRecordStore()
     with pytest.raises(RetryableError):
         await submit(store, DownPublisher(), Submission(record()))
@@ -157,3 +157,60 @@ async def test_correction_bumps_the_version_and_only_the_own_unit_may_correct() 
     assert resend.version == 3
     assert pub.events(topics.RECORD_ENTERED)[-1].record_version == 3
     assert store.outbox == {}
+
+
+def _ids(*subs: Submission, principal: Principal = CLERK) -> list[str]:
+    return [records.record_id_for(records.scope_key(principal, s)) for s in subs]
+
+
+async def test_record_ids_are_named_by_their_scope_key() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    sub = Submission(record(entry_number="31"))
+    [first] = await submit(store, pub, sub)
+    assert [first.record_id] == _ids(sub)
+    other_unit = Principal("c9", "25456", Role.CLERK)
+    [elsewhere] = await submit(store, pub, sub, principal=other_unit)
+    assert elsewhere.outcome == "created"
+    assert elsewhere.record_id != first.record_id
+
+
+async def test_a_resend_leaves_open_the_entry_of_a_writer_still_inserting() -> None:
+    # k is stored and published; writer A has opened its entry for [k, z] but not yet
+    # stored z when B resends k. B must not close A's entry: if A's publish then fails,
+    # the relay still has z to send.
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    k, z = Submission(record(entry_number="41")), Submission(record(entry_number="42"))
+    await submit(store, pub, k)
+    rid_k, rid_z = _ids(k, z)
+    await store.open_outbox("entry-of-a", [rid_k, rid_z])
+
+    resend = FakePublisher()
+    [again] = await submit(store, resend, k)
+    assert again.outcome == "repeated"
+    assert "entry-of-a" in store.outbox  # A is still inserting: its entry stays open
+    assert [e.record_id for e in resend.events(topics.RECORD_ENTERED)] == [rid_k]
+
+    # z is stored, then Kafka refuses its publish: the relay sends it
+    with pytest.raises(RetryableError):
+        await submit(store, DownPublisher(), z)
+    assert rid_z in store.views
+    relayed = FakePublisher()
+    await records.relay_unpublished(store, relayed, timedelta(seconds=-1))
+    assert rid_z in {e.record_id for e in relayed.events(topics.RECORD_ENTERED)}
+    assert store.outbox == {}
+
+
+async def test_a_record_created_here_is_published_once_even_if_a_waiting_entry_names_it() -> None:
+    # X opened an entry for [k, z] and lost z to C; C creates z and repeats k, and finds
+    # X's entry closable: z must go out once in C's publish.
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    k, z = Submission(record(entry_number="51")), Submission(record(entry_number="52"))
+    await submit(store, pub, k)
+    rid_k, rid_z = _ids(k, z)
+    await store.open_outbox("entry-of-x", [rid_k, rid_z])
+    mine = FakePublisher()
+    results = await submit(store, mine, k, z)
+    assert [r.outcome for r in results] == ["repeated", "created"]
+    published = [e.record_id for e in mine.events(topics.RECORD_ENTERED)]
+    assert sorted(published) == sorted([rid_k, rid_z])
+    assert store.outbox == {}  # every record X named is stored: its entry is closed

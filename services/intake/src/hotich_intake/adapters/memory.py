@@ -10,7 +10,13 @@ from typing import Any
 from hotich_contracts.envelope import RecordEventBase, utcnow
 from hotich_contracts.events import RecordEntered
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner, NewRecord
+from hotich_intake.service_layer.ports import (
+    AccountAlreadyExists,
+    AuditEntry,
+    KeyOwner,
+    NewRecord,
+    settle_waiting,
+)
 
 
 class InMemoryAccountStore:
@@ -102,13 +108,15 @@ class InMemoryRecordStore:
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open entries covering these records, and their events."""
+        """Open entries (but ``besides``) naming these records; see the port."""
         wanted = set(record_ids)
-        entries = [
-            oid for oid, (ids, _) in self.outbox.items() if oid != besides and wanted & set(ids)
-        ]
-        covered = sorted({rid for oid in entries for rid in self.outbox[oid][0]})
-        return entries, self._events_of(covered)
+        entries = {
+            oid: list(ids)
+            for oid, (ids, _) in self.outbox.items()
+            if oid != besides and wanted & set(ids)
+        }
+        named = sorted({rid for ids in entries.values() for rid in ids})
+        return settle_waiting(record_ids, entries, {e.record_id: e for e in self._events_of(named)})
 
     async def stage_version(
         self, view: RecordView, event: RecordEntered, previous_version: int

@@ -22,7 +22,13 @@ from hotich_contracts.events import (
 )
 from hotich_contracts.records import RECORD_ADAPTER
 from hotich_intake.domain.model import Account, RecordView
-from hotich_intake.service_layer.ports import AccountAlreadyExists, AuditEntry, KeyOwner, NewRecord
+from hotich_intake.service_layer.ports import (
+    AccountAlreadyExists,
+    AuditEntry,
+    KeyOwner,
+    NewRecord,
+    settle_waiting,
+)
 from hotich_runtime.auth import Role
 from hotich_runtime.errors import RetryableError
 
@@ -32,7 +38,11 @@ Db = AsyncIOMotorDatabase[dict[str, Any]]
 async def ensure_indexes(db: Db) -> None:
     """Create the indexes intake's queries need (idempotent)."""
     await db["records"].create_index([("unit_code", ASCENDING), ("_id", ASCENDING)])
-    # No index on scope_key: the record id is derived from it, so ``_id`` is the claim.
+    # No index on scope_key: the record id is derived from it, so ``_id`` is the claim. A
+    # store made before that keeps a unique index on it, which would refuse new records
+    # whose key an old one holds under another id: drop it.
+    if "scope_key_1" in await db["records"].index_information():
+        await db["records"].drop_index("scope_key_1")
     await db["outbox"].create_index("record_ids")
     await db["outbox"].create_index("created_at")
     await db["login_failures"].create_index(
@@ -258,8 +268,12 @@ class MongoRecordStore:
             cursor = self._records.find(
                 {"_id": {"$in": list(lost)}}, {"scope_key": 1, "body_hash": 1, "event_id": 1}
             )
+            found: set[str] = set()
             async for doc in cursor:
                 owners[doc["scope_key"]] = KeyOwner(doc["_id"], doc["body_hash"], doc["event_id"])
+                found.add(doc["_id"])
+            if missing := sorted(lost - found):  # refused for another unique key
+                raise RetryableError(f"intake store: records refused, not stored: {missing[:5]}")
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return owners
@@ -271,13 +285,14 @@ class MongoRecordStore:
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open outbox entries (but ``besides``) covering these records, with their events."""
+        """Open outbox entries (but ``besides``) naming these records; see the port."""
         query: dict[str, Any] = {"record_ids": {"$in": list(record_ids)}}
         if besides is not None:
             query["_id"] = {"$ne": besides}
-        entries = [d async for d in self._outbox.find(query)]
-        covered = sorted({rid for entry in entries for rid in entry["record_ids"]})
-        return [e["_id"] for e in entries], await self._events_of(covered) if covered else []
+        entries = {d["_id"]: list(d["record_ids"]) async for d in self._outbox.find(query)}
+        named = sorted({rid for ids in entries.values() for rid in ids})
+        stored = {e.record_id: e for e in await self._events_of(named)} if named else {}
+        return settle_waiting(record_ids, entries, stored)
 
     async def stage_version(
         self, view: RecordView, event: RecordEntered, previous_version: int
@@ -522,15 +537,15 @@ class MongoAuditLog:
 
 
 class MongoImportJobs:
-    """Import job documents."""
+    """Import job documents; a store that does not answer raises :class:`RetryableError`."""
 
     def __init__(self, db: Db) -> None:
         self._c = db["import_jobs"]
 
     async def create(self, job_id: str, owner: str, unit_code: str, started_at: datetime) -> None:
         """Register a job (a resumed job keeps its counts)."""
-        await self._c.update_one(
-            {"_id": job_id},
+        await self._update(
+            job_id,
             {
                 "$setOnInsert": {
                     "owner": owner,
@@ -549,7 +564,10 @@ class MongoImportJobs:
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
         """The job document."""
-        return await self._c.find_one({"_id": job_id})
+        try:
+            return await self._c.find_one({"_id": job_id})
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc
 
     async def progress(
         self,
@@ -562,8 +580,8 @@ class MongoImportJobs:
         error_count: int,
     ) -> None:
         """Add a committed chunk (errors kept up to 1,000 per job)."""
-        await self._c.update_one(
-            {"_id": job_id},
+        await self._update(
+            job_id,
             {
                 "$inc": {
                     "lines_committed": lines,
@@ -578,4 +596,10 @@ class MongoImportJobs:
 
     async def finish(self, job_id: str, status: str, at: datetime) -> None:
         """Mark the job done."""
-        await self._c.update_one({"_id": job_id}, {"$set": {"status": status, "finished_at": at}})
+        await self._update(job_id, {"$set": {"status": status, "finished_at": at}})
+
+    async def _update(self, job_id: str, update: dict[str, Any], *, upsert: bool = False) -> None:
+        try:
+            await self._c.update_one({"_id": job_id}, update, upsert=upsert)
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc

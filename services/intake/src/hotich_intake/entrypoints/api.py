@@ -508,7 +508,10 @@ async def post_import(
             correlation_id=_correlation(request),
         )
     except RetryableError:
-        done = await deps.jobs.get(job)
+        try:
+            done = await deps.jobs.get(job)
+        except RetryableError:  # the store is what failed: resending from line 0 is safe
+            done = None
         await audit(
             request, principal.username, principal.unit_code, "import", "interrupted", target=job
         )

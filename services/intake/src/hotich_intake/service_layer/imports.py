@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from hotich_intake.service_layer.records import ItemResult, Submission, submit_r
 from hotich_runtime.auth import Principal
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import Publisher
+
+log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_IN_FLIGHT = 3
@@ -160,38 +163,37 @@ async def run_import(
         summary.errors.extend(errors[: max(0, 100 - len(summary.errors))])
 
     try:
-        try:
-            async for raw in lines:
-                summary.lines_read += 1
-                number = summary.lines_read
-                if number <= resume_from_line:
-                    continue
-                batch_lines += 1
-                if not raw.strip():
-                    continue
-                try:
-                    record = RECORD_ADAPTER.validate_json(raw)
-                except ValidationError as exc:
-                    batch_errors.append(_line_error(number, _json_error(raw) or exc))
-                    continue
-                batch.append(Submission(record))
-                if batch_lines >= chunk_size:
-                    launch()
-                    while len(flying) >= max(1, in_flight):
-                        await land()
-            if batch_lines:
+        async for raw in lines:
+            summary.lines_read += 1
+            number = summary.lines_read
+            if number <= resume_from_line:
+                continue
+            batch_lines += 1
+            if not raw.strip():
+                continue
+            try:
+                record = RECORD_ADAPTER.validate_json(raw)
+            except ValidationError as exc:
+                batch_errors.append(_line_error(number, _json_error(raw) or exc))
+                continue
+            batch.append(Submission(record))
+            if batch_lines >= chunk_size:
+                while len(flying) >= max(1, in_flight):
+                    await land()
                 launch()
-        finally:
-            # However the stream ended, what is in flight lands (and counts) in order.
-            while flying:
+        if batch_lines:
+            while len(flying) >= max(1, in_flight):
                 await land()
-    except RetryableError:
-        await _settle(flying)
-        await jobs.finish(job_id, "interrupted", utcnow())
-        summary.status = "interrupted"
-        raise
+            launch()
+        while flying:
+            await land()
     except BaseException:
+        # Nothing after a failed chunk is counted: a resume sends those lines again and
+        # they are recognised (repeated) if they were stored meanwhile.
         await _settle(flying)
+        with contextlib.suppress(Exception):  # the store may be what failed
+            await jobs.finish(job_id, "interrupted", utcnow())
+        summary.status = "interrupted"
         raise
     await jobs.finish(job_id, "completed", utcnow())
     summary.status = "completed"
@@ -200,12 +202,14 @@ async def run_import(
 
 
 async def _settle(flying: deque[_Chunk]) -> None:
-    """Let chunks still in flight after a failure end; lines after it are not committed.
+    """Let the chunks still in flight after a failure end, uncounted.
 
-    Their records are stored and published or waiting in the outbox either way: a resend
-    or a resume finds them by their register coordinates.
+    Their records are stored and published, or waiting in the outbox for the relay: a
+    resend or a resume finds them by their register coordinates.
     """
-    for chunk in flying:
-        with contextlib.suppress(BaseException):
-            await chunk.submitting
+    chunks = list(flying)
     flying.clear()
+    outcomes = await asyncio.gather(*(c.submitting for c in chunks), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception) and not isinstance(outcome, RetryableError):
+            log.warning("import chunk failed after an earlier one", exc_info=outcome)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -96,9 +96,10 @@ class RecordStore(Protocol):
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open outbox entries covering any of these records, and all their events.
+        """What a resend may publish now for records left in open outbox entries.
 
-        ``besides`` is the caller's own entry, left out.
+        Returns the entries (but ``besides``, the caller's own) that may be closed, and
+        the events to publish: see :func:`settle_waiting`.
         """
 
     async def stage_version(
@@ -177,3 +178,26 @@ class ImportJobs(Protocol):
 
     async def finish(self, job_id: str, status: str, at: datetime) -> None:
         """Mark a job completed or failed."""
+
+
+def settle_waiting(
+    record_ids: Sequence[str],
+    entries: Mapping[str, Sequence[str]],
+    stored: Mapping[str, RecordEntered],
+) -> tuple[list[str], list[RecordEntered]]:
+    """Which open outbox entries a resend may close, and which events it publishes.
+
+    ``entries`` are the open entries naming any of ``record_ids`` (entry id -> the record
+    ids it names) and ``stored`` the entered events of those named records that are
+    stored. An entry is closed only when every record it names is stored: its writer is
+    then past its insert (an id it names is either stored by it or held by an earlier
+    record), so no record it may still store goes without an open entry. The events
+    published are those of the resent records still named by an open entry, and of every
+    record of the entries closed; an entry whose writer is still inserting stays open for
+    its writer or the relay.
+    """
+    closable = [oid for oid, ids in entries.items() if all(rid in stored for rid in ids)]
+    named = {rid for ids in entries.values() for rid in ids}
+    wanted = {rid for rid in record_ids if rid in named}
+    wanted.update(rid for oid in closable for rid in entries[oid])
+    return closable, [stored[rid] for rid in sorted(wanted) if rid in stored]

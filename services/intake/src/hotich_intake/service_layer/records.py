@@ -273,10 +273,13 @@ async def submit_entries(
                 "same book, entry number and type): use PUT to correct the existing record.",
             )
     # Repeats of submissions still in the outbox (their first attempt got a 503) publish
-    # their whole outbox entry now: same record ids, same event ids.
+    # their events now, and close the entries whose writers are done (same record ids,
+    # same event ids; see ports.settle_waiting).
     waiting_outboxes, waiting = (
         await store.pending_events(repeated, besides=outbox_id) if repeated else ([], [])
     )
+    # A waiting entry may name a record created here (it lost that key to this call).
+    waiting = [e for e in waiting if e.record_id not in created]
     await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
     await store.close_outbox([outbox_id, *waiting_outboxes])
     return [results[i] for i in range(len(entries))]

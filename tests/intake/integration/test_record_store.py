@@ -1,0 +1,89 @@
+"""Intake's record store on the real store: the record id is the claim of a key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hotich_contracts import topics
+from hotich_intake.adapters.mongo_store import MongoRecordStore, ensure_indexes
+from hotich_intake.service_layer import records
+from hotich_intake.service_layer.records import Submission
+from hotich_runtime.auth import Principal, Role
+from hotich_runtime.errors import RetryableError
+from hotich_runtime.ports import FakePublisher
+from tests.factories import record
+from tests.fixtures.infra import unique_database_name
+
+pytestmark = pytest.mark.integration
+
+CLERK = Principal("clerk3", "25459", Role.CLERK)
+
+
+@pytest.fixture
+async def db(mongodb_url: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    database = client[unique_database_name("intake_records")]
+    yield database
+    await client.drop_database(database.name)
+    await client.close()
+
+
+async def submit(store: MongoRecordStore, *subs: Submission) -> list[records.ItemResult]:
+    return await records.submit_records(
+        store,  # type: ignore[arg-type]
+        FakePublisher(),
+        CLERK,
+        list(subs),
+        correlation_id="c",
+    )
+
+
+async def test_concurrent_submissions_of_one_entry_make_one_record(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    await ensure_indexes(db)  # type: ignore[arg-type]
+    store = MongoRecordStore(db)  # type: ignore[arg-type]
+    sub = Submission(record(entry_number="77"))
+    outcomes = await asyncio.gather(*(submit(store, sub, sub) for _ in range(8)))
+    flat = [r for results in outcomes for r in results]
+    assert sorted(r.outcome for r in flat).count("created") == 1
+    assert {r.record_id for r in flat} == {records.record_id_for(records.scope_key(CLERK, sub))}
+    assert await db["records"].count_documents({}) == 1
+    assert await db["outbox"].count_documents({}) == 0
+
+
+async def test_the_index_of_earlier_builds_is_dropped(db: AsyncDatabase[dict[str, Any]]) -> None:
+    await db["records"].create_index("scope_key", unique=True)
+    await ensure_indexes(db)  # type: ignore[arg-type]
+    assert "scope_key_1" not in await db["records"].index_information()
+    await ensure_indexes(db)  # type: ignore[arg-type]  # and again: idempotent
+
+
+async def test_a_record_refused_for_another_unique_key_is_no_created_record(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    # Any unique index but the record id (here a stand-in on body_hash) refusing an
+    # insert must not be answered as "created" with an event for a record not stored.
+    await ensure_indexes(db)  # type: ignore[arg-type]
+    await db["records"].create_index("body_hash", unique=True)
+    store = MongoRecordStore(db)  # type: ignore[arg-type]
+    body = record(entry_number="88")
+    [first] = await submit(store, Submission(body, "key-1"))
+    assert first.outcome == "created"
+    publisher = FakePublisher()
+    with pytest.raises(RetryableError):
+        await records.submit_records(
+            store,  # type: ignore[arg-type]
+            publisher,
+            CLERK,
+            [Submission(body, "key-2")],
+            correlation_id="c",
+        )
+    assert publisher.events(topics.RECORD_ENTERED) == []
+    assert await db["records"].count_documents({}) == 1
