@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -39,40 +38,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from hotich_contracts.events import RecordDeduplicated, RecordDeduplicatedPayload, RecordStatus
 from hotich_contracts.examples import example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
-from hotich_local.infra import kafka, mongo, procs
+from hotich_local.bench import ProcSampler, rss_mb, say
+from hotich_local.bench_infra import BenchInfra, add_endpoint_options, publish, save
+from hotich_local.infra import procs
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 
 ADMIN = {"X-Admin-Key": "sandbox-admin"}
 API = {"X-API-Key": "sandbox-key"}
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def say(message: str) -> None:
-    """Progress on stderr, timestamped."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MiB."""
-    return round((procs.rss_bytes(pid) or 0) / 2**20, 1)
-
-
-def events(n: int, start: int = 0) -> list[bytes]:
-    """``n`` accepted records (distinct register entries), serialized, keyed by record id."""
+def events(n: int, start: int = 0) -> list[tuple[bytes, bytes]]:
+    """``n`` accepted records (distinct register entries): (record id, serialized event)."""
     record = RECORD_ADAPTER.validate_python(example_record(RecordType.BIRTH))
     out = []
     for i in range(start, start + n):
@@ -88,55 +68,19 @@ def events(n: int, start: int = 0) -> list[bytes]:
                 record=record.model_copy(update={"entry_number": str(i)}),
             ),
         )
-        out.append(event.model_dump_json().encode())
+        out.append((event.record_id.encode(), event.model_dump_json().encode()))
     return out
 
 
-async def publish(bootstrap: str, topic: str, values: Sequence[bytes]) -> None:
-    """Publish serialized events keyed by record id; wait for every ack."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        sends = []
-        for value in values:
-            key = json.loads(value)["record_id"].encode()
-            sends.append(await producer.send(topic, value, key=key))
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
-
-
-class Infra:
+class Infra(BenchInfra):
     """Kafka, the store and the sandbox for the benchmark."""
 
-    def __init__(self, home: Path, kafka_bootstrap: str | None, mongodb_url: str | None) -> None:
-        self.home = home
-        self.bootstrap = kafka_bootstrap or ""
-        self.mongodb_url = mongodb_url or ""
-        self._servers: list[procs.ManagedProcess] = []
-        self.sandbox_pid = 0
-        self.sandbox_url = ""
+    sandbox_pid = 0
+    sandbox_url = ""
 
     async def start(self) -> None:
         """Start what was not given, and the sandbox; wait until each answers."""
-        if not self.bootstrap:
-            server = kafka.choose_broker(
-                "auto", self.home / "kafka", procs.free_port(), procs.free_port(), echo=say
-            )
-            server.start(self.home / "kafka.log")
-            self._servers.append(server)  # type: ignore[arg-type]
-            await server.wait_ready(180)
-            self.bootstrap = server.bootstrap
-            say(f"{server.kind} {server.version} on {self.bootstrap}")
-        if not self.mongodb_url:
-            store = mongo.SecantusServer(self.home / "secantus", port=procs.free_port())
-            store.start(self.home / "secantus.log")
-            self._servers.append(store)
-            await store.wait_ready(120)
-            self.mongodb_url = store.url
-            say(f"SecantusDB on {self.mongodb_url}")
+        await super().start()
         port = procs.free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"
         self.sandbox_pid = procs.start(
@@ -150,16 +94,11 @@ class Infra:
         async with httpx.AsyncClient(base_url=self.sandbox_url) as client:
             await procs.wait_until(lambda: _ok(client, "/health/ready"), within=60, what="sandbox")
 
-    def server_pids(self) -> dict[str, int]:
-        """Pids of the broker and store this benchmark started."""
-        return {getattr(s, "kind", "server"): s.pid for s in self._servers if s.pid is not None}
-
     def stop(self) -> None:
         """Stop everything this benchmark started."""
         if self.sandbox_pid:
             procs.stop(self.sandbox_pid)
-        for server in reversed(self._servers):
-            server.stop()
+        super().stop()
 
 
 async def _ok(client: httpx.AsyncClient, path: str) -> bool:
@@ -255,24 +194,25 @@ async def throughput(
         payload = events(records)
         extra = {"HOTICH_EXPORT_CONSUMER_MAX_RECORDS": str(args.batch)} if args.batch else None
         async with exporters(infra, instances, topic, args.concurrency, extra) as started:
-            pids = [pid for pid, _ in started]
-            others = {"sandbox": infra.sandbox_pid, **infra.server_pids()}
-            cpu0 = {pid: cpu_seconds(pid) for pid in [*pids, *others.values()]}
+            exporting = {f"export-{n}": pid for n, (pid, _) in enumerate(started)}
+            others = {"sandbox": infra.sandbox_pid, **infra.pids(by_kind=True)}
+            sampler = ProcSampler(exporting | others)
+            sampler.sample(time.monotonic())
             say(f"{instances} instance(s): publishing {records} records")
             publisher = asyncio.create_task(publish(infra.bootstrap, topic, payload))
             marks: list[tuple[float, int]] = []
-            peak_rss = dict.fromkeys(pids, 0.0)
             deadline = time.monotonic() + args.timeout_s
             while time.monotonic() < deadline:
                 n = await writes(sandbox)
-                marks.append((time.monotonic(), n))
-                for pid in pids:
-                    peak_rss[pid] = max(peak_rss[pid], rss_mb(pid))
+                now = time.monotonic()
+                marks.append((now, n))
+                sampler.sample(now)
                 if n >= records:
                     break
                 await asyncio.sleep(0.2)
             await publisher
-            cpu = {pid: round(cpu_seconds(pid) - cpu0[pid], 1) for pid in cpu0}
+            sampler.sample(time.monotonic())
+            usage = sampler.summary()
             stats = (await sandbox.get("/v1/stats", headers=API)).json()
             batches = [await batch_metrics(port) for _, port in started]
     first = next(t for t, n in marks if n > 0)
@@ -289,12 +229,12 @@ async def throughput(
         "records_per_s_steady": round((n90 - n10) / (p90 - p10), 1),
         "records_per_s_overall": round(stats["writes"] / (last - first), 1),
         "seconds": round(last - first, 1),
-        "cpu_s_export": [cpu[p] for p in pids],
-        "cpu_s_others": {name: cpu[pid] for name, pid in others.items()},
+        "cpu_s_export": [usage[name]["cpu_s"] for name in exporting],
+        "cpu_s_others": {name: usage[name]["cpu_s"] for name in others},
         "batches": batches,
-        "peak_rss_mb_export": [peak_rss[p] for p in pids],
+        "peak_rss_mb_export": [usage[name]["rss_peak_mb"] for name in exporting],
         "load_average_1m_after": round(os.getloadavg()[0], 2),
-        "cpu_cores_used": round(sum(cpu.values()) / (last - first), 2),
+        "cpu_cores_used": round(sum(u["cpu_s"] for u in usage.values()) / (last - first), 2),
     }
     say(json.dumps(result))
     return result
@@ -312,7 +252,7 @@ async def outage(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
             status_url = f"http://127.0.0.1:{port}/v1/export/status"
             began = time.monotonic()
             samples: list[dict[str, Any]] = []
-            idle_rss = rss_mb(pid)
+            idle_rss = rss_mb(pid) or 0.0
 
             async def feed() -> None:
                 chunk = 5000
@@ -330,7 +270,7 @@ async def outage(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
                 samples.append(
                     {
                         "t": round(time.monotonic() - began, 1),
-                        "rss_mb": rss_mb(pid),
+                        "rss_mb": rss_mb(pid) or 0.0,
                         "parked": status["deliveries"].get("pending", 0),
                         "breaker": status["breaker"],
                     }
@@ -352,7 +292,7 @@ async def outage(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
             drain_rss = 0.0
             while True:
                 n = await writes(sandbox)
-                drain_rss = max(drain_rss, rss_mb(pid))
+                drain_rss = max(drain_rss, rss_mb(pid) or 0.0)
                 if n >= backlog:
                     break
                 if time.monotonic() - back > args.timeout_s:
@@ -396,19 +336,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "outage_s": args.outage_s,
         },
     }
-    with tempfile.TemporaryDirectory(prefix="hotich-export-bench-") as tmp:
-        infra = Infra(Path(tmp), args.kafka, args.mongodb)
-        try:
-            await infra.start()
-            if not args.skip_throughput:
-                results["throughput"] = [
-                    await throughput(infra, int(k), args.records, args)
-                    for k in args.instances.split(",")
-                ]
-            if not args.skip_outage:
-                results["outage"] = await outage(infra, args)
-        finally:
-            infra.stop()
+    async with Infra(args.kafka, args.mongodb, prefix="hotich-export-bench-") as infra:
+        if not args.skip_throughput:
+            results["throughput"] = [
+                await throughput(infra, int(k), args.records, args)
+                for k in args.instances.split(",")
+            ]
+        if not args.skip_outage:
+            results["outage"] = await outage(infra, args)
     return results
 
 
@@ -436,8 +371,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout-s", type=float, default=1800.0, help="give up a run after this")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-outage", action="store_true")
-    parser.add_argument("--kafka", help="use this Kafka instead of starting one")
-    parser.add_argument("--mongodb", help="use this MongoDB instead of starting SecantusDB")
+    add_endpoint_options(parser)
     parser.add_argument("--out", type=Path, default=Path("bench/results/export.json"))
     return parser.parse_args(argv)
 
@@ -445,8 +379,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     figures = asyncio.run(main(arguments))
-    arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    arguments.out.write_text(json.dumps(figures, indent=2) + "\n")
+    save(figures, arguments.out)
     print(
         json.dumps(
             {k: v for k, v in figures.items() if k != "outage"}

@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from hotich_contracts.events import (
@@ -60,56 +59,26 @@ from hotich_contracts.plan import load_plan
 from hotich_contracts.topics import dlq
 from hotich_contracts.units import default_registry
 from hotich_local import stack
-from hotich_local.infra import kafka, mongo, procs
+from hotich_local.bench import say
+from hotich_local.bench_infra import (
+    BenchInfra,
+    add_endpoint_options,
+    group_cpu_seconds,
+    group_rss_mb,
+    publish,
+    save,
+)
+from hotich_local.infra import procs
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_local.synth import GenerationConfig, generate
 from hotich_local.synth.events import entered_event
 from hotich_validation.service_layer.handlers import Validator
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PARTITIONS = 6
 SERVICES = {
     "validation": ("hotich_validation", "HOTICH_VALIDATION_"),
     "dedup": ("hotich_dedup", "HOTICH_DEDUP_"),
 }
-
-
-def say(message: str) -> None:
-    """Progress on stderr, timestamped."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def group_pids(pgid: int) -> list[int]:
-    """Live processes of process group ``pgid`` (a launcher script and the JVM it runs)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        fields = _stat_fields(int(entry.name))
-        # After "(comm)": state, ppid, pgrp, ...
-        if fields is not None and fields[2] == str(pgid) and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found or [pgid]
-
-
-def cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of the process group so far."""
-    total = 0.0
-    for pid in group_pids(pgid):
-        fields = _stat_fields(pid)
-        if fields is not None:
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
-
-
-def rss_mb(pgid: int) -> float:
-    """Resident memory of the process group in MiB."""
-    return sum((procs.rss_bytes(pid) or 0) for pid in group_pids(pgid)) / 2**20
 
 
 @dataclass
@@ -141,48 +110,6 @@ def build(items: int, seed: int) -> Workload:
             rejected += 1
         messages.append((event.record_id.encode(), event.model_dump_json().encode()))
     return Workload(messages, valid, rejected, time.perf_counter() - started)
-
-
-class Infra:
-    """Kafka and the store: started here in a temp dir unless given."""
-
-    def __init__(self, home: Path, kafka_bootstrap: str | None, mongodb_url: str | None) -> None:
-        self.home = home
-        self.bootstrap = kafka_bootstrap or ""
-        self.mongodb_url = mongodb_url or ""
-        self.kinds = {"broker": "external", "store": "external"}
-        self._servers: list[procs.ManagedProcess] = []
-        self.pids: dict[str, int] = {}
-
-    async def start(self) -> None:
-        """Start what was not given; wait until each answers."""
-        if not self.bootstrap:
-            server = kafka.choose_broker(
-                "auto", self.home / "kafka", procs.free_port(), procs.free_port(), echo=say
-            )
-            server.start(self.home / "kafka.log")
-            self._servers.append(server)
-            await server.wait_ready(180)
-            self.bootstrap = server.bootstrap
-            self.kinds["broker"] = f"{server.kind} {server.version}"
-            if server.pid is not None:
-                self.pids["broker"] = server.pid
-            say(f"{server.kind} {server.version} on {self.bootstrap}")
-        if not self.mongodb_url:
-            store = mongo.SecantusServer(self.home / "secantus", port=procs.free_port())
-            store.start(self.home / "secantus.log")
-            self._servers.append(store)
-            await store.wait_ready(120)
-            self.mongodb_url = store.url
-            self.kinds["store"] = "secantusdb"
-            if store.pid is not None:
-                self.pids["store"] = store.pid
-            say(f"SecantusDB on {self.mongodb_url}")
-
-    def stop(self) -> None:
-        """Stop everything this benchmark started."""
-        for server in reversed(self._servers):
-            server.stop()
 
 
 @dataclass
@@ -222,25 +149,12 @@ class Run:
         }
 
 
-async def make_topics(infra: Infra, run: Run) -> None:
+async def make_topics(infra: BenchInfra, run: Run) -> None:
     """The run's topics: lifecycle topics of 6 partitions, dead-letter topics of 1."""
     specs = [TopicSpec(name=t, partitions=PARTITIONS) for t in (run.entered, run.validated)]
     specs += [TopicSpec(name=run.deduplicated, partitions=PARTITIONS)]
     specs += [TopicSpec(name=dlq(t), partitions=1) for t in (run.entered, run.validated)]
     await ensure_topics(infra.bootstrap, specs, with_configs=False)
-
-
-async def publish(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
-    """Publish (key, value) pairs; wait for every ack."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        sends = [await producer.send(topic, value, key=key) for key, value in messages]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
 
 
 async def _ready(port: int) -> bool:
@@ -250,7 +164,7 @@ async def _ready(port: int) -> bool:
 
 @asynccontextmanager
 async def services(
-    infra: Infra, run: Run, instances: int, max_records: int
+    infra: BenchInfra, run: Run, instances: int, max_records: int
 ) -> AsyncIterator[tuple[dict[str, int], dict[str, int]]]:
     """Start ``instances`` of validation and of dedup; yield ({name: pid}, {name: port}).
 
@@ -372,7 +286,7 @@ async def read_all(bootstrap: str, topic: str) -> list[bytes]:
 
 
 async def throughput(
-    infra: Infra, work: Workload, instances: int, args: argparse.Namespace
+    infra: BenchInfra, work: Workload, instances: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One run: every entered record through ``instances`` validation and dedup instances."""
     run = Run()
@@ -386,8 +300,8 @@ async def throughput(
     launched = time.monotonic()
     try:
         async with services(infra, run, instances, args.max_records) as (pids, ports):
-            watched = {**pids, **infra.pids}
-            cpu_start = {name: cpu_seconds(pid) for name, pid in watched.items()}
+            watched = {**pids, **infra.pids()}
+            cpu_start = {name: group_cpu_seconds(pid) for name, pid in watched.items()}
             readiness = asyncio.create_task(all_ready(pids, ports))
             ready: float | None = None
             peak = dict.fromkeys(watched, 0.0)
@@ -402,9 +316,9 @@ async def throughput(
                     if reader.done():
                         reader.result()  # raises what stopped it
                 for name, pid in watched.items():
-                    peak[name] = max(peak[name], rss_mb(pid))
+                    peak[name] = max(peak[name], group_rss_mb(pid))
                 if validated and not cpu_first:
-                    cpu_first = {name: cpu_seconds(pid) for name, pid in watched.items()}
+                    cpu_first = {name: group_cpu_seconds(pid) for name, pid in watched.items()}
                 if ready is None and readiness.done():
                     readiness.result()  # raises if one did not start
                     ready = now
@@ -418,8 +332,8 @@ async def throughput(
                 if len(marks) % 40 == 0:
                     say(f"validated {validated}/{total}, deduplicated {deduplicated}/{expected}")
                 await asyncio.sleep(0.25)
-            cpu_end = {name: cpu_seconds(pid) for name, pid in watched.items()}
-            rss_end = {name: round(rss_mb(pid), 1) for name, pid in watched.items()}
+            cpu_end = {name: group_cpu_seconds(pid) for name, pid in watched.items()}
+            rss_end = {name: round(group_rss_mb(pid), 1) for name, pid in watched.items()}
             counters = {name: await scrape(port) for name, port in ports.items()}
             await readiness
             ready = ready or time.monotonic()
@@ -507,18 +421,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "consumer_max_records": args.max_records,
         },
     }
-    with tempfile.TemporaryDirectory(prefix="hotich-vd-bench-") as tmp:
-        home = args.home or Path(tmp)
-        home.mkdir(parents=True, exist_ok=True)
-        infra = Infra(home.resolve(), args.kafka, args.mongodb)
-        try:
-            await infra.start()
-            results["infra"] = dict(infra.kinds)
-            results["runs"] = [
-                await throughput(infra, work, int(k), args) for k in args.instances.split(",")
-            ]
-        finally:
-            infra.stop()
+    async with BenchInfra(
+        args.kafka, args.mongodb, home=args.home, prefix="hotich-vd-bench-"
+    ) as infra:
+        results["infra"] = dict(infra.kinds)
+        results["runs"] = [
+            await throughput(infra, work, int(k), args) for k in args.instances.split(",")
+        ]
     return results
 
 
@@ -534,8 +443,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-records", type=int, default=500, help="consumer batch size (the default)"
     )
     parser.add_argument("--timeout-s", type=float, default=1800.0, help="give up a run after this")
-    parser.add_argument("--kafka", help="use this Kafka instead of starting one")
-    parser.add_argument("--mongodb", help="use this MongoDB instead of starting SecantusDB")
+    add_endpoint_options(parser)
     parser.add_argument("--home", type=Path, help="keep data and logs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/validation_dedup.json"))
     return parser.parse_args(argv)
@@ -544,6 +452,5 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     figures = asyncio.run(main(arguments))
-    arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    arguments.out.write_text(json.dumps(figures, indent=2) + "\n")
+    save(figures, arguments.out)
     print(json.dumps(figures, indent=2))
