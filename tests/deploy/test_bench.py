@@ -98,6 +98,12 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
         "hotich-reporting",
     }
     assert pipeline["lag_timeline"]
+    # Where each store's time went (its `top` command): the services' collections.
+    assert set(pipeline["store_time"]) == {"store", "store-2"}
+    spent = [r for t in pipeline["store_time"].values() for r in t["by_operation"]]
+    databases = {r["namespace"].split(".")[0] for r in spent}
+    assert {d.rsplit("_", 1)[-1] for d in databases} >= {"intake", "reporting"}
+    assert all(r["seconds"] >= 0 and r["operations"] > 0 for r in spent)
     # The store is the session's (external to this stack): not among the stack's processes.
     for name in ("intake", "validation", "dedup", "export", "reporting", "broker"):
         figures = pipeline["processes"][name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hotich_local import stack
@@ -42,3 +43,37 @@ def test_commands_find_their_services_store(tmp_path: Path) -> None:
     assert config.mongodb_url("intake") == "mongodb://a"
     assert config.mongodb_url() == "mongodb://a"
     assert stack.status(config)["mongodb_by_service"] == urls
+
+
+def test_the_benchmark_names_each_store_as_the_stack_does() -> None:
+    from hotich_local.bench import store_time, store_urls
+
+    state = stack.StackState(
+        home="/tmp/x",
+        kafka="k:1",
+        broker="kafka",
+        broker_version="4",
+        mongodb_url="mongodb://a",
+        store="secantusdb",
+        urls={},
+        pids={},
+        intake_database="hotich_intake",
+        instances={},
+        mongodb_urls={
+            s: ("mongodb://a" if stack.store_of(s, 2) == 0 else "mongodb://b")
+            for s in stack.STORE_ORDER
+        },
+    )
+    assert store_urls(state) == {"store": "mongodb://a", "store-2": "mongodb://b"}
+    one = dataclasses.replace(state, mongodb_urls={})
+    assert store_urls(one) == {"store": "mongodb://a"}
+
+    before = {("db.c", "insert"): (1.0, 10)}
+    after = {("db.c", "insert"): (4.0, 40), ("db.c", "queries"): (1.0, 5)}
+    spent = store_time(before, after)
+    assert spent["server_seconds"] == 4.0
+    first, second = spent["by_operation"]
+    assert (first["operation"], first["seconds"], first["operations"]) == ("insert", 3.0, 30)
+    assert first["share"] == 0.75
+    assert first["ms_per_operation"] == 100.0
+    assert (second["operation"], second["share"]) == ("queries", 0.25)

@@ -770,6 +770,8 @@ async def run_pipeline(
         }
         pids = {**state.pids, "bench-driver": os.getpid()}
         cpu = ProcSampler(pids)
+        stores = store_urls(state)
+        tops = {name: await store_top(url) for name, url in stores.items()}
         progress = Progress()
         singles = expected.items * opts.interactive_share
         progress.single_sample_every = max(1, int(singles // max(1, opts.max_samples * 3 // 4)))
@@ -932,6 +934,7 @@ async def run_pipeline(
             "reporting": await session.reporting_counts(),
             "sandbox": await session.sandbox_counts(),
         }
+        spent = {name: store_time(tops[name], await store_top(url)) for name, url in stores.items()}
         watcher.cancel()
         with suppress(asyncio.CancelledError):
             await watcher
@@ -994,12 +997,80 @@ async def run_pipeline(
         "stages": stages,
         "bottleneck": min(rated, key=lambda g: rated[g]) if rated else None,
         "processes": cpu.summary(),
+        "store_time": spent,
         "counts_before": before,
         "counts_after": after,
         "timeline": timeline,
         "lag_timeline": lag.rows,
         "cores_timeline": cpu.cores_timeline(),
     }
+
+
+TOP_OPERATIONS = ("queries", "getmore", "insert", "update", "remove", "commands")
+
+
+async def store_top(url: str) -> dict[tuple[str, str], tuple[float, int]]:
+    """A store's ``top`` totals: (namespace, operation) -> (server seconds, operations).
+
+    ``top`` is MongoDB's per-collection account of the time the server spent on each
+    kind of operation (SecantusDB keeps it too). Empty where the store does not answer.
+    """
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        url, serverSelectionTimeoutMS=10_000
+    )
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    except Exception:  # noqa: BLE001 - a figure, never a reason to fail the run
+        return {}
+    finally:
+        await client.close()
+    return {
+        (ns, op): (figures[op]["time"] / 1e6, int(figures[op]["count"]))
+        for ns, figures in totals.items()
+        if isinstance(figures, dict)
+        for op in TOP_OPERATIONS
+        if figures.get(op, {}).get("count")
+    }
+
+
+def store_time(
+    before: dict[tuple[str, str], tuple[float, int]],
+    after: dict[tuple[str, str], tuple[float, int]],
+    most: int = 12,
+) -> dict[str, Any]:
+    """Where a store's time went between two :func:`store_top` readings, largest first."""
+    rows = []
+    for key, (seconds, count) in after.items():
+        s0, n0 = before.get(key, (0.0, 0))
+        if count - n0 > 0:
+            rows.append((seconds - s0, count - n0, *key))
+    rows.sort(reverse=True)
+    total = sum(r[0] for r in rows)
+    return {
+        "server_seconds": round(total, 1),
+        "by_operation": [
+            {
+                "namespace": ns,
+                "operation": op,
+                "seconds": round(sec, 1),
+                "share": round(sec / total, 3) if total else None,
+                "operations": n,
+                "ms_per_operation": round(sec / n * 1000, 2),
+            }
+            for sec, n, ns, op in rows[:most]
+        ],
+    }
+
+
+def store_urls(state: stack.StackState) -> dict[str, str]:
+    """Store process name -> URL, for a stack of one store or several."""
+    if not state.mongodb_urls:
+        return {"store": state.mongodb_url}
+    count = len(set(state.mongodb_urls.values()))
+    by_index = {stack.store_of(s, count): url for s, url in state.mongodb_urls.items()}
+    return {("store" if i == 0 else f"store-{i + 1}"): by_index[i] for i in sorted(by_index)}
 
 
 async def _commit_at_end(bootstrap: str, group: str, topic: str) -> None:
@@ -1314,6 +1385,19 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(f['rss_peak_mb'], ' MB')}",
             )
         )
+    for name, spent in sorted(p.get("store_time", {}).items()):
+        top = spent["by_operation"][:3]
+        if top:
+            rows.append(
+                (
+                    f"{name}: where its time went (server, `top`)",
+                    "; ".join(
+                        f"{r['namespace']} {r['operation']} {r['share'] * 100:.0f}% "
+                        f"({r['ms_per_operation']} ms each)"
+                        for r in top
+                    ),
+                )
+            )
     ex = results["extrapolation"]
     rows.append(
         (
