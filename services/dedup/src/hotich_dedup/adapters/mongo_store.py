@@ -285,7 +285,10 @@ class MongoDedupStore:
         if not blocking_keys:
             return []
         async with _store_errors():
-            docs = await _find_in(self._records, "blocking_keys", blocking_keys, {"profile": 1})
+            # Whole documents: SecantusDB deep-copies every document it projects, and a
+            # state is little more than its profile (15% less of the store's CPU
+            # measured without the projection, the same on this side).
+            docs = await _find_in(self._records, "blocking_keys", blocking_keys)
         unique = {d["_id"]: d for d in docs if d.get("profile")}
         return [MatchProfile.from_doc(d["profile"]) for d in unique.values()]
 
