@@ -77,3 +77,12 @@ def test_the_benchmark_names_each_store_as_the_stack_does() -> None:
     assert first["share"] == 0.75
     assert first["ms_per_operation"] == 100.0
     assert (second["operation"], second["share"]) == ("queries", 0.25)
+
+
+def test_a_run_that_did_not_complete_is_credited_only_with_finished_records() -> None:
+    from hotich_local.bench import records_finished
+
+    delta = {"exported": 250, "rejected": 70, "duplicate_suspected": 2, "received": 900}
+    assert records_finished("complete", 1000, delta) == 1000
+    assert records_finished("stalled", 1000, delta) == 322
+    assert records_finished("timeout", 1000, {}) == 0

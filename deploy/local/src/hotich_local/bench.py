@@ -751,6 +751,20 @@ def _pipeline_done(
     )
 
 
+TERMINAL_COUNTS = ("exported", "rejected", "duplicate_suspected")
+
+
+def records_finished(status: str, created: int, reporting_delta: dict[str, int]) -> int:
+    """Records through the whole pipeline.
+
+    Every one created if the run completed, else those reporting counts in a final
+    state: a run that timed out or stalled is not credited with the records still waiting.
+    """
+    if status == "complete":
+        return created
+    return sum(max(0, reporting_delta.get(k, 0)) for k in TERMINAL_COUNTS)
+
+
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in set(after) | set(before)}
 
@@ -945,6 +959,7 @@ async def run_pipeline(
     first = progress.first_post or 0.0
     finish = done_at if done_at is not None else end
     created = progress.outcomes["created"]
+    finished = records_finished(status, created, _delta(after["reporting"], before["reporting"]))
     seconds = finish - first
     ingest_s = (progress.ingest_done or end) - first
     samples = list(progress.samples.values())
@@ -980,11 +995,12 @@ async def run_pipeline(
     return {
         "status": status,
         "records_created": created,
+        "records_finished": finished,
         "first_post_s": round(first, 2),
         "ingest_done_s": round(progress.ingest_done or end, 2),
         "done_s": round(finish, 2) if done_at is not None else None,
         "seconds": round(seconds, 1),
-        "records_per_s": round(created / seconds, 1) if seconds > 0 else None,
+        "records_per_s": round(finished / seconds, 1) if seconds > 0 else None,
         "exported_per_s": round(expected.exported / seconds, 1) if seconds > 0 else None,
         "ingest": {
             "seconds": round(ingest_s, 1),
@@ -1317,7 +1333,12 @@ def table(results: dict[str, Any]) -> str:
         ),
         (
             "end to end: first post → last record exported and counted",
-            f"{_fmt(p['seconds'], ' s')}, **{_fmt(p['records_per_s'])} records/s**",
+            f"{_fmt(p['seconds'], ' s')}, **{_fmt(p['records_per_s'])} records/s**"
+            + (
+                ""
+                if p["status"] == "complete"
+                else f" ({p['status']}: {_fmt(p.get('records_finished'))} records finished)"
+            ),
         ),
         (
             "intake ingest (acknowledged by Kafka)",
