@@ -1479,9 +1479,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
         )
         ax.plot(ts, rs, "--", color="grey", label="bare hops: through the last hop")
     ax.set_ylabel("records/s (10 s window)")
+    unfinished = (
+        ""
+        if p["status"] == "complete"
+        else f" ({p['status']}: {p.get('records_finished', 0):,} finished)"
+    )
     ax.set_title(
         f"hotich bench: {p['records_created']:,} records, "
-        f"{p['records_per_s']} records/s end to end"
+        f"{p['records_per_s']} records/s end to end{unfinished}"
         + (f", ceiling {b['records_per_s']} records/s" if b else "")
     )
     ax.legend(loc="upper right", fontsize=8)

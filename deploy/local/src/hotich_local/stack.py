@@ -445,9 +445,6 @@ def service_env(
         f"{prefix}HTTP_PORT": str(config.ports[name]),
         f"{prefix}MONGODB_DATABASE": f"{config.database_prefix}{name}",
         "PYTHONUNBUFFERED": "1",
-        # motor runs the driver on a pool of threads; glibc gives each its own malloc
-        # arena, whose freed pages stay resident: two arenas keep the services' RSS down.
-        "MALLOC_ARENA_MAX": "2",
     }
     if name == "national_sandbox":
         env["HOTICH_SANDBOX_DB_PATH"] = str(data / "national_sandbox.sqlite3")
