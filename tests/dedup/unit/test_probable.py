@@ -1,3 +1,5 @@
+from typing import Any
+
 from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
 from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
@@ -120,3 +122,54 @@ async def test_a_new_version_is_decided_again_and_supersedes_the_open_review() -
     assert (await store.latest_decision(b.record_id)).version == 2  # type: ignore[union-attr]
     kept = await store.decisions([(b.record_id, 1)])
     assert kept[(b.record_id, 1)].review_state == "superseded"
+
+
+def test_the_broad_keys_stay_in_their_district_and_both_parents_reach_across() -> None:
+    from hotich_dedup.domain.profile import blocking_area, build_profile
+
+    assert (blocking_area("25459"), blocking_area("25462"), blocking_area("703")) == (
+        "703",
+        "703",
+        "703",
+    )
+    assert blocking_area("25486") == "705"
+    assert blocking_area("72") == blocking_area("no-such-unit") == "*"  # province-wide
+
+    def keys(unit: str, **overrides: Any) -> set[str]:
+        profile = build_profile(
+            birth(born="2010", **overrides), record_id="r", version=1, unit_code=unit
+        )
+        assert profile is not None
+        return set(profile.blocking_keys)
+
+    here, same_district, other_district = keys("25459"), keys("25462"), keys("25486")
+    parent_keys = {k for k in here if k.startswith("birth|p|")}
+    assert parent_keys
+    assert parent_keys <= same_district  # a parent and the year, within 703
+    assert parent_keys.isdisjoint(other_district)  # ... not in 705
+    both = {k for k in here if k.startswith("birth|pp|")}
+    assert len(both) == 1
+    assert both <= other_district  # both parents and the year: province-wide
+    assert not any(k.startswith("birth|pp|") for k in keys("25459", father=None))
+
+
+async def test_a_mistyped_child_with_a_partial_date_is_found_in_another_district() -> None:
+    # Only the parents and the year are left to tie these two (the child's family name
+    # mistyped, a year for a date): the both-parents key reaches across districts.
+    store = InMemoryDedupStore()
+    original = validated(birth(child="Huỳnh Văn Đông", born="1972"))
+    again = validated(
+        birth(
+            child="Hynh Văn Đông",
+            born="1972",
+            registering_authority_code="25486",
+            storing_unit_code="25486",
+            book_number="02/1972",
+            entry_number="9",
+        ),
+        unit_code="25486",
+    )
+    first, second = await run(store, original, again)
+    assert first.payload.status == RecordStatus.ACCEPTED
+    assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in second.payload.candidates] == [original.record_id]

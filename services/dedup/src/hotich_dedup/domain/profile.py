@@ -20,6 +20,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 
 from hotich_contracts.dates import DatePrecision, PartialDate
@@ -35,6 +37,7 @@ from hotich_contracts.records import (
     RecordType,
 )
 from hotich_contracts.text import fold_diacritics
+from hotich_contracts.units import default_registry
 from hotich_dedup.domain.names import NameForm, name_form
 
 __all__ = ["MATCHED_TYPES", "MatchProfile", "PersonKey", "build_profile"]
@@ -186,11 +189,28 @@ def _initial(text: str) -> str:
     return text[:1] or "?"
 
 
+DISTRICTS_LAST_DAY: Final = date(2025, 6, 30)
+"""The last day of the three-level structure: the districts blocking areas are taken from."""
+
+
+@lru_cache(maxsize=4096)
+def blocking_area(unit_code: str) -> str:
+    """The area the broad blocking keys of a unit's records are scoped to.
+
+    The district the unit belonged to on :data:`DISTRICTS_LAST_DAY` (so that records of
+    one commune before and after the 2025 reform share it), else ``*`` (the province:
+    a province-level unit, one created after the reform, or an unknown code).
+    """
+    district = default_registry().district_of(unit_code, DISTRICTS_LAST_DAY)
+    return district.code if district is not None else "*"
+
+
 def _blocking_keys(
     record_type: str,
     subjects: tuple[PersonKey, ...],
     related: tuple[PersonKey, ...],
     event_date: PartialDate | None,
+    area: str,
 ) -> tuple[str, ...]:
     keys: list[str] = []
     forms = {p.role: p.form for p in (*subjects, *related)}
@@ -212,12 +232,22 @@ def _blocking_keys(
         form = forms[person.role]
         if form is not None and record_type == RecordType.BIRTH:
             # A parent's name and the child's birth year: survives any change to the
-            # child's name.
-            keys.append(f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}")
+            # child's name. Within the district: province-wide, these blocks grow with
+            # every record held (a common mother's name and a year: hundreds of births).
+            keys.append(f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}|{area}")
+    mother, father = forms.get("mother"), forms.get("father")
+    if record_type == RecordType.BIRTH and mother is not None and father is not None:
+        # Both parents' names and the child's birth year, province-wide: what the
+        # parent keys above found in another district (a child's name mistyped, a
+        # partial date), in blocks of a couple's births of one year.
+        keys.append(
+            f"birth|pp|{mother.family}|{mother.given}|{father.family}|{father.given}|{child_year}"
+        )
     if event_date is not None and subjects:
         form = forms[subjects[0].role]
         initials = _initial(form.family) + _initial(form.given) if form else "??"
-        keys.append(f"{record_type}|e|{_month(event_date)}|{initials}")
+        # The month with two initials: as broad, so within the district as well.
+        keys.append(f"{record_type}|e|{_month(event_date)}|{initials}|{area}")
         if event_date.precision == DatePrecision.DAY and form is not None:
             keys.append(f"{record_type}|e|{event_date}|{_initial(form.family)}")
     couple = [form for p in subjects if (form := forms[p.role]) is not None]
@@ -317,6 +347,8 @@ def build_profile(
         related=related,
         event_date=event_date,
         place_code=place_code,
-        blocking_keys=_blocking_keys(record_type, subjects, related, event_date),
+        blocking_keys=_blocking_keys(
+            record_type, subjects, related, event_date, blocking_area(unit_code)
+        ),
         fingerprint=_fingerprint(record_type, subjects, related, event_date, place_code),
     )
