@@ -23,11 +23,10 @@ def test_two_stores_keep_intake_and_reporting_apart_and_every_service_in_one() -
     assert two["intake"] == 0  # accounts and the benchmark's baseline use the first
 
 
-def test_commands_find_their_services_store(tmp_path: Path) -> None:
-    config = stack.StackConfig.load(str(tmp_path))
-    urls = {"intake": "mongodb://a", "reporting": "mongodb://b"}
-    state = stack.StackState(
-        home=str(tmp_path),
+def state_of(home: str, mongodb_urls: dict[str, str]) -> stack.StackState:
+    """A stack's state with its first store at ``mongodb://a``."""
+    return stack.StackState(
+        home=home,
         kafka="k:9092",
         broker="kafka",
         broker_version="4",
@@ -36,9 +35,14 @@ def test_commands_find_their_services_store(tmp_path: Path) -> None:
         urls={},
         pids={},
         intake_database="hotich_intake",
-        mongodb_urls=urls,
+        mongodb_urls=mongodb_urls,
     )
-    stack._write_state(config, state)
+
+
+def test_commands_find_their_services_store(tmp_path: Path) -> None:
+    config = stack.StackConfig.load(str(tmp_path))
+    urls = {"intake": "mongodb://a", "reporting": "mongodb://b"}
+    stack._write_state(config, state_of(str(tmp_path), urls))
     assert config.mongodb_url("reporting") == "mongodb://b"
     assert config.mongodb_url("intake") == "mongodb://a"
     assert config.mongodb_url() == "mongodb://a"
@@ -48,18 +52,9 @@ def test_commands_find_their_services_store(tmp_path: Path) -> None:
 def test_the_benchmark_names_each_store_as_the_stack_does() -> None:
     from hotich_local.bench import store_time, store_urls
 
-    state = stack.StackState(
-        home="/tmp/x",
-        kafka="k:1",
-        broker="kafka",
-        broker_version="4",
-        mongodb_url="mongodb://a",
-        store="secantusdb",
-        urls={},
-        pids={},
-        intake_database="hotich_intake",
-        instances={},
-        mongodb_urls={
+    state = state_of(
+        "/tmp/x",
+        {
             s: ("mongodb://a" if stack.store_of(s, 2) == 0 else "mongodb://b")
             for s in stack.STORE_ORDER
         },
