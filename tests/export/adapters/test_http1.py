@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager, suppress
 
 import pytest
 
@@ -31,36 +32,27 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
-class Server:
-    """A raw server running ``serve`` per connection; ``close`` ends every connection."""
+@asynccontextmanager
+async def serving(serve: Serve) -> AsyncIterator[str]:
+    """A raw server running ``serve`` per connection, at the URL yielded; on the way out
+    it stops listening and ends every connection (a client that left is no error)."""
+    writers: list[asyncio.StreamWriter] = []
 
-    def __init__(self, serve: Serve) -> None:
-        self._serve = serve
-        self._writers: list[asyncio.StreamWriter] = []
-        self._server: asyncio.Server | None = None
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with suppress(ConnectionError, asyncio.IncompleteReadError):
+            await serve(reader, writer)
+        writer.close()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.append(writer)
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for writer in writers:
             writer.close()
-
-    def close(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        if self._server is not None:
-            self._server.close()
-
-
-async def start(serve: Serve) -> tuple[Server, str]:
-    server = Server(serve)
-    server._server = await asyncio.start_server(server._handle, "127.0.0.1", 0)
-    port = server._server.sockets[0].getsockname()[1]
-    await asyncio.sleep(0)
-    return server, f"http://127.0.0.1:{port}"
+        server.close()
+        await asyncio.sleep(0.01)
 
 
 async def test_connections_are_kept_and_reused() -> None:
@@ -74,17 +66,14 @@ async def test_connections_are_kept_and_reused() -> None:
             await writer.drain()
         writer.close()
 
-    server, url = await start(serve)
-    pool = Http1Pool(url, max_connections=2, timeout_s=5)
-    try:
+    async with (
+        serving(serve) as url,
+        aclosing(Http1Pool(url, max_connections=2, timeout_s=5)) as pool,
+    ):
         answers = [
             await pool.request("POST", "/v1/records", headers={"Idempotency-Key": "k"}, body=b"{}")
             for _ in range(5)
         ]
-    finally:
-        await pool.aclose()
-        server.close()
-        await asyncio.sleep(0.01)
     assert [a.status for a in answers] == [201] * 5
     assert answers[0].body == b'{"national_id":"N-1"}'
     assert connections == 1
@@ -100,16 +89,13 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await start(serve)
-    pool = Http1Pool(url, max_connections=1, timeout_s=5)
-    try:
+    async with (
+        serving(serve) as url,
+        aclosing(Http1Pool(url, max_connections=1, timeout_s=5)) as pool,
+    ):
         for _ in range(3):
             answer = await pool.request("POST", "/v1/records", headers={}, body=b"{}")
             assert answer.status == 201
-    finally:
-        await pool.aclose()
-        server.close()
-        await asyncio.sleep(0.01)
     assert len(seen) == 3
 
 
@@ -125,9 +111,10 @@ async def test_chunked_answers_and_the_request_as_sent() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await start(serve)
-    national = HttpNationalDatabase(url + "/api", "secret", 5.0)
-    try:
+    async with (
+        serving(serve) as url,
+        aclosing(HttpNationalDatabase(url + "/api", "secret", 5.0)) as national,
+    ):
         receipt = await national.update(
             national_id="N 7/x",
             idempotency_key="r:v2",
@@ -136,10 +123,6 @@ async def test_chunked_answers_and_the_request_as_sent() -> None:
             version=2,
             record=b'{"record_type":"birth"}',
         )
-    finally:
-        await national.aclose()
-        server.close()
-        await asyncio.sleep(0.01)
     assert (receipt.national_id, receipt.http_status) == ("N-7", 409)
     head, body = seen[0].split(b"\r\n\r\n", 1)
     lines = head.decode().split("\r\n")
@@ -158,26 +141,17 @@ async def test_no_answer_in_time_and_refused_connections_are_unavailable() -> No
         await read_request(reader)
         await reader.read()  # no answer; waits until the client gives up
 
-    server, url = await start(silent)
-    national = HttpNationalDatabase(url, "k", 0.2)
-    try:
+    async with serving(silent) as url, aclosing(HttpNationalDatabase(url, "k", 0.2)) as national:
         with pytest.raises(NationalUnavailable, match="unreachable"):
             await national.create(
                 idempotency_key="a:v1", unit_code="1", record_id="a", version=1, record={}
             )
-    finally:
-        await national.aclose()
-        server.close()
-        await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
-    refused = HttpNationalDatabase(url, "k", 1.0)  # the server is gone now
-    try:
+    await asyncio.sleep(0.05)
+    async with aclosing(HttpNationalDatabase(url, "k", 1.0)) as refused:  # the server is gone
         with pytest.raises(NationalUnavailable, match="unreachable"):
             await refused.create(
                 idempotency_key="a:v1", unit_code="1", record_id="a", version=1, record={}
             )
-    finally:
-        await refused.aclose()
 
 
 async def test_a_broken_answer_is_unavailable() -> None:
@@ -187,17 +161,11 @@ async def test_a_broken_answer_is_unavailable() -> None:
         await writer.drain()
         writer.close()
 
-    server, url = await start(garbage)
-    national = HttpNationalDatabase(url, "k", 1.0)
-    try:
+    async with serving(garbage) as url, aclosing(HttpNationalDatabase(url, "k", 1.0)) as national:
         with pytest.raises(NationalUnavailable):
             await national.create(
                 idempotency_key="a:v1", unit_code="1", record_id="a", version=1, record={}
             )
-    finally:
-        await national.aclose()
-        server.close()
-        await asyncio.sleep(0.01)
 
 
 async def test_header_values_cannot_smuggle_lines() -> None:
