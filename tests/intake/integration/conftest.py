@@ -54,6 +54,13 @@ def _wait_ready(url: str, pid: int, log: Path) -> None:
         raise RuntimeError(f"{exc}\n{log.read_text()[-3000:]}") from exc
 
 
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> None:
+    """Log ``client`` in (OAuth2 password flow): its requests carry the bearer token."""
+    answer = await client.post("/v1/auth/token", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+
 def start_intake(
     kafka: str, mongodb_url: str, database: str, home: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from hotich_local import accounts
 from hotich_local.infra import procs
 from hotich_local.infra.kafka import KafkaServer
 from hotich_local.infra.topics import ensure_topics, load_topics
-from tests.intake.integration.conftest import start_intake
+from tests.intake.integration.conftest import sign_in, start_intake
 
 pytestmark = pytest.mark.integration
 
@@ -89,12 +89,7 @@ async def test_kafka_killed_mid_batch(mongodb_url: str, tmp_path: Path) -> None:
     )
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            token = (
-                await client.post(
-                    "/v1/auth/token", data={"username": "clerk", "password": "outage-password"}
-                )
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+            await sign_in(client, "clerk", "outage-password")
             answers: dict[int, httpx.Response | Exception] = {}
 
             async def send(n: int) -> None:

@@ -15,7 +15,7 @@ from hotich_contracts.records import RecordType
 from hotich_local import accounts
 from hotich_local.infra import procs
 from hotich_local.infra.mongo import SecantusServer
-from tests.intake.integration.conftest import start_intake
+from tests.intake.integration.conftest import sign_in, start_intake
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +39,7 @@ async def test_store_down_means_503_then_service_resumes(
     )
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            token = (
-                await client.post(
-                    "/v1/auth/token", data={"username": "clerk", "password": "outage-password"}
-                )
-            ).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
+            await sign_in(client, "clerk", "outage-password")
             before = await client.post("/v1/records", json=_record())
             assert before.status_code == 202, before.text
 
