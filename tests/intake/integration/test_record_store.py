@@ -87,3 +87,31 @@ async def test_a_record_refused_for_another_unique_key_is_no_created_record(
         )
     assert publisher.events(topics.RECORD_ENTERED) == []
     assert await db["records"].count_documents({}) == 1
+
+
+async def test_a_resend_closes_only_entries_whose_records_are_all_stored(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    # k is stored and published. Writer A has opened its entry for [k, z] and not yet
+    # stored z when k is resent: A's entry stays open (if A's publish then fails, the
+    # relay still sends z); once z is stored, a resend closes it and sends both.
+    await ensure_indexes(db)  # type: ignore[arg-type]
+    store = MongoRecordStore(db)  # type: ignore[arg-type]
+    k, z = Submission(record(entry_number="91")), Submission(record(entry_number="92"))
+    [first] = await submit(store, k)
+    rid_k, rid_z = (records.record_id_for(records.scope_key(CLERK, s)) for s in (k, z))
+    await store.open_outbox("entry-of-a", [rid_k, rid_z])
+
+    closable, events = await store.pending_events([rid_k])
+    assert closable == []
+    assert [e.record_id for e in events] == [rid_k]
+    [again] = await submit(store, k)
+    assert (again.outcome, again.record_id) == ("repeated", first.record_id)
+    assert await db["outbox"].count_documents({"_id": "entry-of-a"}) == 1
+
+    await submit(store, z)  # z stored (and its own entry closed)
+    closable, events = await store.pending_events([rid_k])
+    assert closable == ["entry-of-a"]
+    assert sorted(e.record_id for e in events) == sorted([rid_k, rid_z])
+    await submit(store, k)
+    assert await db["outbox"].count_documents({}) == 0
