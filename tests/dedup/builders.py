@@ -59,3 +59,13 @@ def validated(
             record=rec,
         ),
     )
+
+
+def birth_at(unit_code: str, **overrides: Any) -> RecordValidated:
+    """A validated birth registered, kept and entered by ``unit_code`` (another book)."""
+    overrides.setdefault("book_number", "03/2011")
+    overrides.setdefault("entry_number", "7")
+    return validated(
+        birth(registering_authority_code=unit_code, storing_unit_code=unit_code, **overrides),
+        unit_code=unit_code,
+    )

@@ -6,7 +6,7 @@ from hotich_contracts.records import RECORD_ADAPTER, RecordType
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, validated
+from tests.dedup.builders import birth, birth_at, validated
 
 
 async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
@@ -16,16 +16,10 @@ async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[Recor
 async def test_a_birth_registered_again_at_another_commune_is_suspected() -> None:
     store = InMemoryDedupStore()
     original = validated(birth())
-    again = validated(
-        birth(
-            child="TRẦN  MINH KHOI",  # case, spacing, marks left out
-            registering_authority_code="25462",
-            storing_unit_code="25462",
-            book_number="03/2011",
-            entry_number="7",
-            registration_date="2011-06-01",
-        ),
-        unit_code="25462",
+    again = birth_at(
+        "25462",
+        child="TRẦN  MINH KHOI",  # case, spacing, marks left out
+        registration_date="2011-06-01",
     )
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
@@ -158,17 +152,7 @@ async def test_a_mistyped_child_with_a_partial_date_is_found_in_another_district
     # mistyped, a year for a date): the both-parents key reaches across districts.
     store = InMemoryDedupStore()
     original = validated(birth(child="Huỳnh Văn Đông", born="1972"))
-    again = validated(
-        birth(
-            child="Hynh Văn Đông",
-            born="1972",
-            registering_authority_code="25486",
-            storing_unit_code="25486",
-            book_number="02/1972",
-            entry_number="9",
-        ),
-        unit_code="25486",
-    )
+    again = birth_at("25486", child="Hynh Văn Đông", born="1972", book_number="02/1972")
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
