@@ -157,3 +157,37 @@ async def test_a_mistyped_child_with_a_partial_date_is_found_in_another_district
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert [c.record_id for c in second.payload.candidates] == [original.record_id]
+
+
+def test_the_name_keys_carry_the_mothers_name_or_the_spouses_birth_year() -> None:
+    from hotich_dedup.domain.profile import build_profile
+
+    def name_keys(record: Any, unit: str = "25459") -> set[str]:
+        profile = build_profile(record, record_id="r", version=1, unit_code=unit)
+        assert profile is not None
+        return {k for k in profile.blocking_keys if k.split("|")[1] == "n"}
+
+    [child] = name_keys(birth(born="2010"))
+    assert child == "birth|n|child|tran|khoi|2010|thuy"  # province-wide, with the mother
+    assert name_keys(birth(born="2010"), unit="25486") == {child}
+    assert name_keys(birth(born="2010", mother="Nguyễn Thị Lan")) != {child}
+    assert name_keys(birth(born="2010", mother=None)) == {"birth|n|child|tran|khoi|2010|?"}
+    marriage = RECORD_ADAPTER.validate_python(example_record(RecordType.MARRIAGE))
+    parts = {k.split("|")[2]: k.split("|") for k in name_keys(marriage)}
+    assert set(parts) == {"husband", "wife"}
+    # each spouse's key: the name, the birth year, then the other spouse's birth year
+    assert parts["husband"][-1] == parts["wife"][-2] != "?"
+    assert parts["wife"][-1] == parts["husband"][-2] != "?"
+    assert parts["husband"][-1] != parts["wife"][-1]
+
+
+async def test_a_child_written_without_marks_and_a_year_is_found_in_another_district() -> None:
+    # Only the folded names and the year tie these (no day of birth): the name key,
+    # with the mother's given name, reaches across districts.
+    store = InMemoryDedupStore()
+    original = validated(birth(born="1975"))
+    again = birth_at("25486", child="TRAN MINH KHOI", born="1975", father=None)
+    first, second = await run(store, original, again)
+    assert first.payload.status == RecordStatus.ACCEPTED
+    assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in second.payload.candidates] == [original.record_id]

@@ -205,6 +205,21 @@ def blocking_area(unit_code: str) -> str:
     return district.code if district is not None else "*"
 
 
+def _companion(
+    record_type: str,
+    person: PersonKey,
+    subjects: tuple[PersonKey, ...],
+    mother: NameForm | None,
+) -> str:
+    """The given name a subject's name key also carries (see :func:`_blocking_keys`)."""
+    if record_type == RecordType.BIRTH:
+        return f"|{mother.given if mother is not None else '?'}"
+    if len(subjects) == 2:
+        other = subjects[1] if subjects[0] is person else subjects[0]
+        return f"|{_year(other.birth)}"
+    return ""
+
+
 def _blocking_keys(
     record_type: str,
     subjects: tuple[PersonKey, ...],
@@ -214,17 +229,25 @@ def _blocking_keys(
 ) -> tuple[str, ...]:
     keys: list[str] = []
     forms = {p.role: p.form for p in (*subjects, *related)}
+    mother = forms.get("mother")
     for person in subjects:
         form = forms[person.role]
         if form is not None:
             # Folded family and given names and the birth year: survives diacritics,
-            # case, spacing, i/y and a middle name left out.
+            # case, spacing, i/y and a middle name left out. With the mother's given
+            # name (a birth) or the other spouse's birth year (a couple): province-wide,
+            # a name and a year alone make blocks that grow with every record held (a
+            # common name and a year: hundreds of births in a province's backlog).
             keys.append(
                 f"{record_type}|n|{person.role}|{form.family}|{form.given}|{_year(person.birth)}"
+                f"{_companion(record_type, person, subjects, mother)}"
             )
             if person.birth is not None and person.birth.precision == DatePrecision.DAY:
-                # Full birth date and family initial: survives a slip inside any word.
-                keys.append(f"{record_type}|d|{person.role}|{person.birth}|{form.family[0]}")
+                # Full birth date and the initials: survives a slip inside any word but
+                # the first letters.
+                keys.append(
+                    f"{record_type}|d|{person.role}|{person.birth}|{form.family[0]}{_initial(form.given)}"
+                )
         if person.identity is not None:
             keys.append(f"{record_type}|id|{person.identity}")
     child_year = _year(subjects[0].birth) if subjects else "?"
@@ -235,7 +258,7 @@ def _blocking_keys(
             # child's name. Within the district: province-wide, these blocks grow with
             # every record held (a common mother's name and a year: hundreds of births).
             keys.append(f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}|{area}")
-    mother, father = forms.get("mother"), forms.get("father")
+    father = forms.get("father")
     if record_type == RecordType.BIRTH and mother is not None and father is not None:
         # Both parents' names and the child's birth year, province-wide: what the
         # parent keys above found in another district (a child's name mistyped, a
