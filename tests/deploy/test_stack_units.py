@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from hotich_local import stack
 
 
@@ -37,6 +39,18 @@ def state_of(home: str, mongodb_urls: dict[str, str]) -> stack.StackState:
         intake_database="hotich_intake",
         mongodb_urls=mongodb_urls,
     )
+
+
+def test_account_commands_use_intakes_database_setting_without_a_local_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = stack.StackConfig.load(str(tmp_path))
+    monkeypatch.delenv("HOTICH_INTAKE_MONGODB_DATABASE", raising=False)
+    assert config.intake_database() == "hotich_intake"
+    monkeypatch.setenv("HOTICH_INTAKE_MONGODB_DATABASE", "province_intake")
+    assert config.intake_database() == "province_intake"
+    stack._write_state(config, state_of(str(tmp_path), {}))  # a running stack's own wins
+    assert config.intake_database() == "hotich_intake"
 
 
 def test_commands_find_their_services_store(tmp_path: Path) -> None:

@@ -154,9 +154,15 @@ class StackConfig:
         )
 
     def intake_database(self) -> str:
-        """Intake's database name (accounts live there)."""
+        """Intake's database name (accounts live there).
+
+        The running stack's, else ``HOTICH_INTAKE_MONGODB_DATABASE`` (what intake itself
+        reads: the tools image beside a cluster), else the local default.
+        """
         state = read_state(self)
-        return state.intake_database if state is not None else f"{self.database_prefix}intake"
+        if state is not None:
+            return state.intake_database
+        return os.environ.get("HOTICH_INTAKE_MONGODB_DATABASE") or f"{self.database_prefix}intake"
 
     def jwt_secret(self) -> str:
         """The token secret of this stack, generated once and kept in the home directory."""
