@@ -114,7 +114,8 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
             _publish_periodically(deps.progress, deps.settings.progress_interval_s)
         )
     # One consumer reads the four lifecycle topics: its batches mix them, so the events
-    # of one record that arrive together are folded and written together.
+    # of one record that arrive together are folded and written together. Pipelined:
+    # the next batch is read and decoded while the projection writes this one.
     settings = deps.settings
     first, *others = (settings.topic(t) for t in topics.RECORD_TOPICS)
     return [
@@ -124,6 +125,7 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
             group_id=settings.group_id,
             model=ANY_VIEW,
             handle=deps.projector.handle,
+            pipelined=True,
         )
     ]
 

@@ -43,6 +43,7 @@ from hotich_contracts.envelope import EventBase
 from hotich_contracts.topics import dlq
 from hotich_runtime import metrics
 from hotich_runtime.errors import PermanentError, RetryableError
+from hotich_runtime.pipelined import PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,10 @@ class BatchSubscription(Generic[E]):
     handle: Callable[[Sequence[E]], Awaitable[object]]
     retry_for_seconds: float = 60.0
     also: tuple[str, ...] = ()
+    pipelined: bool = False
+    """Read and decode the next batch while this one is handled
+    (:class:`~hotich_runtime.pipelined.PipelinedConsumer`) instead of FastStream's
+    sequential batch subscriber."""
 
 
 def _decode(model: Any, value: bytes) -> Any:
@@ -184,13 +189,13 @@ def _observe_lag(
             metrics.CONSUMER_LAG.labels(topic, str(partition), group).set(max(end - offset - 1, 0))
 
 
-def subscribe(
-    broker: KafkaBroker,
-    subscription: BatchSubscription[E],
-    publisher: EventPublisher,
-    settings: ServiceSettings,
-) -> None:
-    """Register ``subscription`` on ``broker`` (before the broker starts)."""
+def _delivery(
+    subscription: BatchSubscription[E], publisher: EventPublisher
+) -> tuple[
+    Callable[[ConsumerRecord[Any, Any], BaseException], Awaitable[None]],
+    Callable[[list[tuple[ConsumerRecord[Any, Any], E]]], Awaitable[None]],
+]:
+    """The dead-letter and deliver steps shared by both kinds of subscription."""
     group = subscription.group_id
 
     async def dead_letter(record: ConsumerRecord[Any, Any], exc: BaseException) -> None:
@@ -229,6 +234,54 @@ def subscribe(
             await handle_isolating_poison(pairs[:middle])
             await handle_isolating_poison(pairs[middle:])
 
+    async def deliver(pairs: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_not_exception_type(PermanentError),
+            wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
+            stop=stop_after_delay(subscription.retry_for_seconds),
+            reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    metrics.HANDLER_RETRIES.labels(group).inc()
+                await handle_isolating_poison(pairs)
+
+    return dead_letter, deliver
+
+
+def pipelined_consumer(
+    subscription: BatchSubscription[E],
+    publisher: EventPublisher,
+    settings: ServiceSettings,
+    *,
+    client_id: str,
+) -> PipelinedConsumer[E]:
+    """A :class:`PipelinedConsumer` for ``subscription`` (started by the caller)."""
+    dead_letter, deliver = _delivery(subscription, publisher)
+    model = subscription.model
+    return PipelinedConsumer(
+        bootstrap=settings.kafka_bootstrap,
+        topics=(subscription.topic, *subscription.also),
+        group_id=subscription.group_id,
+        decode=lambda value: _decode(model, value),
+        deliver=deliver,
+        dead_letter=dead_letter,
+        max_records=settings.consumer_max_records,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        client_id=client_id,
+    )
+
+
+def subscribe(
+    broker: KafkaBroker,
+    subscription: BatchSubscription[E],
+    publisher: EventPublisher,
+    settings: ServiceSettings,
+) -> None:
+    """Register ``subscription`` on ``broker`` (before the broker starts)."""
+    group = subscription.group_id
+    dead_letter, deliver = _delivery(subscription, publisher)
+
     async def on_batch(message: KafkaMessage) -> None:
         raw = message.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
@@ -242,16 +295,7 @@ def subscribe(
         for topic, count in Counter(record.topic for record, _ in pairs).items():
             metrics.EVENTS_CONSUMED.labels(topic, group).inc(count)
         if pairs:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_not_exception_type(PermanentError),
-                wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
-                stop=stop_after_delay(subscription.retry_for_seconds),
-                reraise=True,
-            ):
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        metrics.HANDLER_RETRIES.labels(group).inc()
-                    await handle_isolating_poison(pairs)
+            await deliver(pairs)
         metrics.BATCH_SECONDS.labels(group).observe(time.perf_counter() - started)
         _observe_lag(message, records, group)
 

@@ -1,0 +1,223 @@
+"""The pipelined batch consumer on the real broker: read-ahead, rewinds, rebalances.
+
+A topic of this test's own (3 partitions, with its DLQ), events of a small model, and
+the consumer built the way services build it (``pipelined_consumer``: the same
+dead-letter, poison and retry steps as FastStream subscriptions). Each test waits
+(deadlines, no timing assertions) until every message is handled and the group's
+committed offsets reach the end of every partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from pydantic import BaseModel
+
+from hotich_contracts.topics import dlq
+from hotich_local.infra.topics import TopicSpec, ensure_topics
+from hotich_runtime.errors import RetryableError
+from hotich_runtime.kafka import BatchSubscription, EventPublisher, pipelined_consumer
+from hotich_runtime.pipelined import PipelinedConsumer
+from hotich_runtime.settings import ServiceSettings
+from tests.fixtures.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 3
+
+
+class Ping(BaseModel):
+    n: int
+
+
+@dataclass
+class Topic:
+    bootstrap: str
+    name: str
+    group: str
+    producer: AIOKafkaProducer
+    publisher: EventPublisher
+    handled: list[int] = field(default_factory=list)
+
+    async def send(self, numbers: Sequence[int]) -> None:
+        for n in numbers:
+            await self.producer.send(self.name, json.dumps({"n": n}).encode(), key=str(n).encode())
+        await self.producer.flush()
+
+    def consumer(self, handle, *, retry_for_seconds: float = 60.0) -> PipelinedConsumer[Ping]:  # type: ignore[no-untyped-def]
+        settings = ServiceSettings(
+            kafka_bootstrap=self.bootstrap,
+            consumer_max_records=200,
+            consumer_session_timeout_ms=6000,
+        )
+        subscription = BatchSubscription(
+            topic=self.name,
+            group_id=self.group,
+            model=Ping,
+            handle=handle,
+            retry_for_seconds=retry_for_seconds,
+            pipelined=True,
+        )
+        return pipelined_consumer(
+            subscription, self.publisher, settings, client_id=f"test-{uuid.uuid4().hex[:6]}"
+        )
+
+    async def committed_to_the_end(self) -> bool:
+        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.group)
+        await probe.start()
+        try:
+            parts = [TopicPartition(self.name, p) for p in range(PARTITIONS)]
+            ends = await probe.end_offsets(parts)
+            return all([await probe.committed(tp) == ends[tp] for tp in parts])
+        finally:
+            await probe.stop()
+
+    async def dead_letters(self) -> list[dict[str, object]]:
+        reader = AIOKafkaConsumer(
+            dlq(self.name), bootstrap_servers=self.bootstrap, auto_offset_reset="earliest"
+        )
+        await reader.start()
+        try:
+            batch = await reader.getmany(timeout_ms=3000)
+            return [json.loads(m.value) for ms in batch.values() for m in ms]
+        finally:
+            await reader.stop()
+
+
+async def until(check, *, within: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait for a plain or async check."""
+
+    async def probe() -> object:
+        answer = check()
+        return await answer if asyncio.iscoroutine(answer) else answer
+
+    await eventually(probe, within=within, what=what)
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> AsyncIterator[Topic]:
+    name = f"test.{uuid.uuid4().hex[:10]}.pings"
+    await ensure_topics(
+        kafka_bootstrap,
+        [TopicSpec(name=name, partitions=PARTITIONS), TopicSpec(name=dlq(name), partitions=1)],
+        with_configs=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        yield Topic(
+            kafka_bootstrap,
+            name,
+            f"test-{uuid.uuid4().hex[:8]}",
+            producer,
+            EventPublisher(producer),
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_every_message_is_handled_once_in_order_with_the_next_batch_read_ahead(
+    topic: Topic,
+) -> None:
+    busy = False
+    decoded_while_busy = 0
+    per_partition: dict[int, list[int]] = {}
+
+    async def handle(events: Sequence[Ping]) -> None:
+        nonlocal busy
+        busy = True
+        try:
+            await asyncio.sleep(0.02)  # a store round trip
+            topic.handled.extend(e.n for e in events)
+        finally:
+            busy = False
+
+    consumer = topic.consumer(handle)
+    real_decode = consumer._decode
+
+    def decode(value: bytes) -> Ping:
+        nonlocal decoded_while_busy
+        decoded_while_busy += busy
+        ping = real_decode(value)
+        per_partition.setdefault(ping.n % PARTITIONS, [])
+        return ping
+
+    consumer._decode = decode
+    await topic.send(range(3000))
+    await topic.producer.send(topic.name, b"{not json", key=b"bad")
+    await topic.producer.send(topic.name, b'{"n": "many"}', key=b"bad")
+    await topic.send(range(3000, 3100))
+    await consumer.start()
+    try:
+        await until(lambda: len(topic.handled) >= 3100, within=60, what="all handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+    finally:
+        await consumer.stop()
+    assert sorted(topic.handled) == list(range(3100))  # each once: no rewind, no rebalance
+    assert decoded_while_busy > 0  # the next batch was decoded while one was handled
+    letters = await topic.dead_letters()
+    assert len(letters) == 2
+    assert {letter["error_type"] for letter in letters} == {"ValidationError"}
+
+
+async def test_a_batch_that_keeps_failing_is_read_again_and_nothing_is_lost(
+    topic: Topic,
+) -> None:
+    failures = 0
+
+    async def handle(events: Sequence[Ping]) -> None:
+        nonlocal failures
+        if failures < 6 and any(1000 <= e.n < 1010 for e in events):
+            failures += 1
+            raise RetryableError("store down")
+        await asyncio.sleep(0.01)
+        topic.handled.extend(e.n for e in events)
+
+    await topic.send(range(2000))
+    consumer = topic.consumer(handle, retry_for_seconds=0.3)
+    await consumer.start()
+    try:
+        await until(lambda: set(topic.handled) >= set(range(2000)), within=90, what="all handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+    finally:
+        await consumer.stop()
+    assert failures == 6  # the deliverer gave up at least once and the batch was read again
+    assert set(topic.handled) == set(range(2000))
+
+
+async def test_a_member_joining_midway_shares_the_partitions_and_nothing_is_lost(
+    topic: Topic,
+) -> None:
+    seen_by: dict[str, set[int]] = {"a": set(), "b": set()}
+
+    def handler(name: str):  # type: ignore[no-untyped-def]
+        async def handle(events: Sequence[Ping]) -> None:
+            await asyncio.sleep(0.03)
+            seen_by[name].update(e.n for e in events)
+            topic.handled.extend(e.n for e in events)
+
+        return handle
+
+    await topic.send(range(3000))
+    first = topic.consumer(handler("a"))
+    await first.start()
+    second = topic.consumer(handler("b"))
+    try:
+        await until(lambda: len(topic.handled) >= 400, within=60, what="first batches")
+        await second.start()
+        await topic.send(range(3000, 6000))
+        await until(lambda: set(topic.handled) >= set(range(6000)), within=120, what="all handled")
+        await until(topic.committed_to_the_end, within=60, what="offsets committed")
+    finally:
+        await second.stop()
+        await first.stop()
+    assert set(topic.handled) == set(range(6000))
+    assert seen_by["a"]  # both members handled a share
+    assert seen_by["b"]
