@@ -32,6 +32,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from hotich_runtime.app import telemetry_config
+
 HOPS = 5
 """Processes in a row, as in the pipeline: intake, validation, dedup, export, reporting."""
 TOPIC_PREFIX = "hotich.bench.hop"
@@ -84,7 +86,7 @@ def ingress_app(bootstrap: str, mongodb_url: str, database: str) -> Any:
             await producer.stop()
             client.close()
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, telemetry=telemetry_config())  # as the services
 
     @app.get("/health")
     async def health() -> dict[str, str]:

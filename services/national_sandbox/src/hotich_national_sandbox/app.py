@@ -144,6 +144,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         title="National civil status database (sandbox)",
         description=__doc__ or "",
         lifespan=lifespan,
+        # No OpenTelemetry here: FastAPI would otherwise check for it on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
 
     async def authenticate(

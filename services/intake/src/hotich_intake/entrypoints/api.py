@@ -168,7 +168,7 @@ def _correlation(request: Request) -> str:
     return request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
 
 
-def _check_size(request: Request) -> None:
+async def _check_size(request: Request) -> None:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > _deps(request).settings.max_body_bytes:
         raise HTTPException(413, "Yêu cầu quá lớn / Request too large")
