@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from hotich_contracts.topics import dlq
 from hotich_local.infra.topics import TopicSpec, ensure_topics
+from hotich_runtime import pipelined
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.kafka import BatchSubscription, EventPublisher, pipelined_consumer
 from hotich_runtime.pipelined import PipelinedConsumer
@@ -221,3 +222,94 @@ async def test_a_member_joining_midway_shares_the_partitions_and_nothing_is_lost
     assert set(topic.handled) == set(range(6000))
     assert seen_by["a"]  # both members handled a share
     assert seen_by["b"]
+
+
+async def test_stopping_mid_batch_cancels_it_uncommitted_and_a_restart_handles_it(
+    topic: Topic,
+) -> None:
+    entered = asyncio.Event()
+
+    async def stuck(events: Sequence[Ping]) -> None:
+        entered.set()
+        await asyncio.sleep(3600)  # a store that never answers
+
+    await topic.send(range(500))
+    consumer = topic.consumer(stuck)
+    await consumer.start()
+    await asyncio.wait_for(entered.wait(), timeout=60)
+    await asyncio.wait_for(consumer.stop(), timeout=30)  # returns: the batch is cancelled
+    assert not await topic.committed_to_the_end()
+
+    async def handle(events: Sequence[Ping]) -> None:
+        topic.handled.extend(e.n for e in events)
+
+    again = topic.consumer(handle)
+    await again.start()
+    try:
+        await until(lambda: set(topic.handled) >= set(range(500)), within=60, what="handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+    finally:
+        await again.stop()
+
+
+async def test_a_dead_letter_that_cannot_be_written_holds_the_batch_back(topic: Topic) -> None:
+    async def handle(events: Sequence[Ping]) -> None:
+        topic.handled.extend(e.n for e in events)
+
+    consumer = topic.consumer(handle)
+    real_dead_letter = consumer._dead_letter
+    refusals = 0
+
+    async def flaky_dead_letter(record, exc) -> None:  # type: ignore[no-untyped-def]
+        nonlocal refusals
+        if refusals < 2:
+            refusals += 1
+            raise RetryableError("Kafka did not acknowledge the DLQ")
+        await real_dead_letter(record, exc)
+
+    consumer._dead_letter = flaky_dead_letter
+    await topic.send(range(300))
+    await topic.producer.send(topic.name, b"{not json", key=b"bad")
+    await topic.send(range(300, 600))
+    await consumer.start()
+    try:
+        await until(lambda: set(topic.handled) >= set(range(600)), within=60, what="handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+        assert consumer.running  # the loops survived the failures
+    finally:
+        await consumer.stop()
+    assert refusals == 2
+    assert [letter["error_type"] for letter in await topic.dead_letters()] == ["ValidationError"]
+
+
+async def test_a_rebalance_cancels_a_batch_stuck_past_the_grace_and_the_new_owner_handles_it(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipelined, "REVOKE_GRACE_S", 1.0)
+    entered = asyncio.Event()
+
+    async def stuck(events: Sequence[Ping]) -> None:
+        entered.set()
+        await asyncio.sleep(3600)
+
+    async def handle(events: Sequence[Ping]) -> None:
+        topic.handled.extend(e.n for e in events)
+
+    await topic.send(range(900))
+    first = topic.consumer(stuck)
+    await first.start()
+    await asyncio.wait_for(entered.wait(), timeout=60)
+    second = topic.consumer(handle)
+    await second.start()
+    try:
+        # The first member keeps some partitions and stays stuck on them; what the
+        # second member got (including the stuck batch's partitions it took over) is
+        # handled and committed there.
+        await until(lambda: len(topic.handled) > 0, within=90, what="the new owner handled")
+    finally:
+        await first.stop()
+    try:
+        await until(lambda: set(topic.handled) >= set(range(900)), within=90, what="all handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+    finally:
+        await second.stop()

@@ -7,6 +7,7 @@ service opens a connection at import time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -98,31 +99,31 @@ def service_app(
         app.state.runtime = runtime
         client_id = f"hotich-{name}-{settings.instance_id}"
         pipelined: list[PipelinedConsumer[Any]] = []
-        for subscription in await setup(runtime):
-            if subscription.pipelined:
-                pipelined.append(
-                    pipelined_consumer(
-                        subscription, runtime.publisher, settings, client_id=client_id
+        app.state.pipelined = pipelined
+        # Whatever started is stopped in reverse order, also when a later start fails.
+        async with contextlib.AsyncExitStack() as started:
+            started.callback(client.close)
+            for subscription in await setup(runtime):
+                if subscription.pipelined:
+                    pipelined.append(
+                        pipelined_consumer(
+                            subscription, runtime.publisher, settings, client_id=client_id
+                        )
                     )
-                )
-            else:
-                subscribe(broker, subscription, runtime.publisher, settings)
-        await producer.start()
-        await broker.start()
-        for consumer in pipelined:
-            await consumer.start()
-        log.info("started", extra={"instance": settings.instance_id})
-        try:
-            yield
-        finally:
-            for consumer in pipelined:
-                await consumer.stop()
+                else:
+                    subscribe(broker, subscription, runtime.publisher, settings)
+            await producer.start()
+            started.push_async_callback(producer.stop)
+            await broker.start()
+            started.push_async_callback(broker.stop)
             if teardown is not None:
-                await teardown(runtime)
-            await broker.stop()
-            await producer.stop()
-            client.close()
-            log.info("stopped", extra={"instance": settings.instance_id})
+                started.push_async_callback(teardown, runtime)
+            for consumer in pipelined:
+                await consumer.start()
+                started.push_async_callback(consumer.stop)
+            log.info("started", extra={"instance": settings.instance_id})
+            yield
+        log.info("stopped", extra={"instance": settings.instance_id})
 
     app = FastAPI(
         title=title or f"hotich {name}",
@@ -137,7 +138,12 @@ def service_app(
     async def store_ready() -> bool:
         return await mongo.ping(app.state.runtime.mongo_client)
 
-    app.include_router(ops_router({"kafka": kafka_ready, "mongodb": store_ready}))
+    async def consumers_running() -> bool:
+        return all(c.running for c in app.state.pipelined)
+
+    app.include_router(
+        ops_router({"kafka": kafka_ready, "mongodb": store_ready, "consumers": consumers_running})
+    )
     for router in routers:
         app.include_router(router)
     return app

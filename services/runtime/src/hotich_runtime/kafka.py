@@ -33,7 +33,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tenacity import (
     AsyncRetrying,
-    retry_if_not_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_exponential_jitter,
 )
@@ -189,6 +189,10 @@ def _observe_lag(
             metrics.CONSUMER_LAG.labels(topic, str(partition), group).set(max(end - offset - 1, 0))
 
 
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) and not isinstance(exc, PermanentError)
+
+
 def _delivery(
     subscription: BatchSubscription[E], publisher: EventPublisher
 ) -> tuple[
@@ -236,7 +240,9 @@ def _delivery(
 
     async def deliver(pairs: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
         async for attempt in AsyncRetrying(
-            retry=retry_if_not_exception_type(PermanentError),
+            # Exceptions only: a cancellation (a rebalance, a shutdown) must end the
+            # batch, not be retried (tenacity would otherwise take it for a failure).
+            retry=retry_if_exception(_retryable),
             wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
             stop=stop_after_delay(subscription.retry_for_seconds),
             reraise=True,

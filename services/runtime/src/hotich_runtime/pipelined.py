@@ -9,14 +9,15 @@ ahead, under the same delivery discipline as :func:`hotich_runtime.kafka.subscri
 * offsets are committed explicitly, per partition, right after the batch that reaches
   them has been handled, in the order the batches were read: never a read-ahead
   batch's offsets before it is handled;
-* undecodable messages go to ``<topic>.dlq`` and the batch goes on; a
-  :class:`~hotich_runtime.errors.PermanentError` is isolated by bisecting the batch;
-  anything else is retried with backoff, and if it persists the consumer rewinds every
-  partition to the next offset not yet handled, drops what it read ahead, and reads
-  again (nothing is lost; repeats are harmless to idempotent handlers);
+* undecodable messages go to ``<topic>.dlq`` when their batch is handled, and the
+  batch goes on; a :class:`~hotich_runtime.errors.PermanentError` is isolated by
+  bisecting the batch; anything else is retried with backoff, and if it persists (or
+  anything else goes wrong in either loop) the consumer drops what it read ahead,
+  rewinds every partition to the next offset not yet handled and reads again: nothing
+  is lost, and repeats are harmless to idempotent handlers;
 * when the group takes partitions away, what was read ahead is dropped and the batch
-  in hand is finished and committed before they go; the new owner starts from the
-  committed offsets.
+  in hand gets :data:`REVOKE_GRACE_S` to finish and commit; past that it is cancelled
+  uncommitted (the new owner handles it again from the committed offsets).
 
 Dropping read-ahead batches is safe because the fetch loop is the only place that moves
 positions: a rewind is a request it carries out before its next fetch, and whatever it
@@ -26,7 +27,6 @@ read under an older *generation* (before a rewind or a rebalance) is discarded u
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -51,14 +51,19 @@ DeadLetter = Callable[[ConsumerRecord[Any, Any], BaseException], Awaitable[None]
 Deliver = Callable[[list[tuple[ConsumerRecord[Any, Any], E]]], Awaitable[None]]
 
 
+REVOKE_GRACE_S = 30.0
+"""How long a rebalance waits for the batch in hand before cancelling it."""
+STOP_GRACE_S = 10.0
+"""How long stopping waits for the loops to end once cancelled."""
+
+
 @dataclass
 class _Batch(Generic[E]):
     generation: int
     pairs: list[tuple[ConsumerRecord[Any, Any], E]]
+    undecodable: list[tuple[ConsumerRecord[Any, Any], ValidationError]]
     ends: dict[TopicPartition, int]
     """Per partition, the offset after the batch's last message (what to commit)."""
-    read: int
-    """Messages read, decodable or not."""
 
 
 @dataclass
@@ -110,8 +115,9 @@ class PipelinedConsumer(Generic[E]):
         self._generation = 0
         self._rewind = False
         self._progress = _Progress()
-        self._handling: asyncio.Future[None] | None = None
+        self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -123,14 +129,29 @@ class PipelinedConsumer(Generic[E]):
             asyncio.create_task(self._fetch_forever(), name=f"{self._group}-fetch"),
             asyncio.create_task(self._handle_forever(), name=f"{self._group}-handle"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._loop_ended)
+
+    @property
+    def running(self) -> bool:
+        """Both loops are alive (readiness)."""
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        log.error(
+            "a consumer loop ended; the service no longer consumes",
+            extra={"group": self._group, "task": task.get_name(), "error": repr(task.exception())},
+        )
 
     async def stop(self) -> None:
-        """Stop reading; a batch being handled is abandoned uncommitted (read again later)."""
+        """Stop reading; a batch being handled is cancelled uncommitted (read again later)."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
         self._tasks = []
         await self._consumer.stop()
 
@@ -160,92 +181,109 @@ class PipelinedConsumer(Generic[E]):
                 consumer.seek(tp, offset)
 
     async def _fetch_forever(self) -> None:
-        consumer = self._consumer
         while True:
-            if self._rewind:
-                self._rewind = False
-                try:
-                    await self._reposition()
-                except (KafkaError, IllegalStateError) as exc:
-                    log.warning("rewind failed; trying again", extra={"error": repr(exc)})
-                    self._rewind = True
-                    await asyncio.sleep(1.0)
-                    continue
-            generation = self._generation
             try:
-                fetched = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            except (KafkaError, IllegalStateError) as exc:
-                log.warning("fetch failed; trying again", extra={"error": repr(exc)})
+                await self._fetch_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged; what was read is read again
+                log.exception("reading a batch failed; reading again", extra={"group": self._group})
+                self._drop_read_ahead()
                 await asyncio.sleep(1.0)
-                continue
-            if not fetched:
-                continue
-            if generation != self._generation or self._rewind:
-                # Read across a rewind or a rebalance: the positions moved past these
-                # messages, so go back (the flag is set) and read them again.
+
+    async def _fetch_once(self) -> None:
+        consumer = self._consumer
+        if self._rewind:
+            self._rewind = False
+            try:
+                await self._reposition()
+            except BaseException:
                 self._rewind = True
+                raise
+        generation = self._generation
+        fetched = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+        if not fetched:
+            return
+        if generation != self._generation or self._rewind:
+            # Read across a rewind or a rebalance: the positions moved past these
+            # messages, so go back (the flag is set) and read them again.
+            self._rewind = True
+            return
+        batch: _Batch[E] = _Batch(generation, [], [], {})
+        for tp, records in fetched.items():
+            if not records:
                 continue
-            pairs: list[tuple[ConsumerRecord[Any, Any], E]] = []
-            ends: dict[TopicPartition, int] = {}
-            read = 0
-            for tp, records in fetched.items():
-                if not records:
-                    continue
-                ends[tp] = records[-1].offset + 1
-                for record in records:
-                    read += 1
-                    try:
-                        pairs.append((record, self._decode(record.value or b"")))
-                    except ValidationError as exc:
-                        await self._dead_letter(record, exc)
-            if generation != self._generation:
-                continue  # rebalanced while decoding: the drop set the rewind
-            await self._queue.put(_Batch(generation, pairs, ends, read))
+            batch.ends[tp] = records[-1].offset + 1
+            for record in records:
+                try:
+                    batch.pairs.append((record, self._decode(record.value or b"")))
+                except ValidationError as exc:
+                    batch.undecodable.append((record, exc))
+        if generation != self._generation:
+            return  # rebalanced while decoding: the drop set the rewind
+        await self._queue.put(batch)
+        # The handler took the previous batch: let it start (send its first store
+        # request) before this loop reads and decodes the next one, or the two would
+        # take turns instead of overlapping.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
     async def _handle_forever(self) -> None:
         while True:
             batch = await self._queue.get()
             if batch.generation != self._generation:
                 continue
-            loop = asyncio.get_running_loop()
-            self._handling = loop.create_future()
+            current = asyncio.create_task(self._handle(batch))
+            self._current = current
             try:
-                await self._handle(batch)
+                await asyncio.wait({current})
+            except asyncio.CancelledError:
+                current.cancel()
+                await asyncio.wait({current}, timeout=STOP_GRACE_S)
+                raise
             finally:
-                self._handling.set_result(None)
-                self._handling = None
+                self._current = None
+            if current.cancelled():
+                continue  # by a rebalance: its partitions are handled elsewhere now
+            if current.exception() is not None:
+                log.error(
+                    "a batch could not be handled; reading it again",
+                    extra={"group": self._group, "error": repr(current.exception())},
+                )
+                self._drop_read_ahead()
+                await asyncio.sleep(1.0)
 
     async def _handle(self, batch: _Batch[E]) -> None:
+        """Dead-letter, deliver and commit one batch (raises to have it read again)."""
         started = time.perf_counter()
+        for record, exc in batch.undecodable:
+            await self._dead_letter(record, exc)
         for topic, count in Counter(record.topic for record, _ in batch.pairs).items():
             metrics.EVENTS_CONSUMED.labels(topic, self._group).inc(count)
-        try:
-            if batch.pairs:
-                await self._deliver(batch.pairs)
-        except Exception:  # noqa: BLE001 - retried by the deliverer already: read it again
-            log.exception(
-                "a batch kept failing; rewinding to read it again",
-                extra={"group": self._group, "messages": batch.read},
-            )
-            self._drop_read_ahead()
-            return
+        if batch.pairs:
+            await self._deliver(batch.pairs)
         try:
             await self._consumer.commit(
                 {tp: OffsetAndMetadata(end, "") for tp, end in batch.ends.items()}
             )
-        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+        except CommitFailedError as exc:
             # The partitions moved to another member meanwhile: it reads from the last
             # committed offsets, so this batch is handled again there (harmless).
             log.warning("commit refused after a rebalance", extra={"error": repr(exc)})
             return
+        except (IllegalStateError, KafkaError) as exc:
+            # Handled but not committed: a later batch's commit covers it, or it is
+            # handled again after a restart (harmless).
+            log.warning("commit failed", extra={"error": repr(exc)})
         for tp, end in batch.ends.items():
             self._progress.next_to_handle[tp] = end
         metrics.BATCH_SECONDS.labels(self._group).observe(time.perf_counter() - started)
         self._observe_lag(batch)
 
     def _observe_lag(self, batch: _Batch[E]) -> None:
+        assigned = self._consumer.assignment()
         for tp, end in batch.ends.items():
-            high = self._consumer.highwater(tp)
+            high = self._consumer.highwater(tp) if tp in assigned else None
             if isinstance(high, int):
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition), self._group).set(
                     max(high - end, 0)
@@ -254,12 +292,18 @@ class PipelinedConsumer(Generic[E]):
     # -- rebalances -----------------------------------------------------------------
 
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
-        """Drop the read-ahead; let the batch in hand finish and commit first."""
+        """Drop the read-ahead; give the batch in hand a grace period, then cancel it."""
         self._drop_read_ahead()
-        handling = self._handling
-        if handling is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(handling), timeout=60.0)
+        current = self._current
+        if current is not None and not current.done():
+            await asyncio.wait({current}, timeout=REVOKE_GRACE_S)
+            if not current.done():
+                log.warning(
+                    "a rebalance cancelled the batch in hand (handled again by the new owner)",
+                    extra={"group": self._group},
+                )
+                current.cancel()
+                await asyncio.wait({current}, timeout=STOP_GRACE_S)
         self._drop_read_ahead()  # what the fetch loop queued meanwhile
         for tp in revoked:
             self._progress.next_to_handle.pop(tp, None)
