@@ -20,10 +20,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from hotich_contracts.reasons import ReasonCode
-from hotich_contracts.records import RECORD_ADAPTER
 from hotich_dedup.domain.profile import build_profile
-from hotich_local.synth import PLAN_PROVINCE_LEVEL, PLAN_TOTAL, GenerationConfig, generate
+from hotich_local.synth import PLAN_TOTAL
+from hotich_local.synth.events import dedup_inputs
 
 MARKS = (50_000, 100_000, 200_000, 400_000, 700_000, 1_000_000, 1_300_000)
 
@@ -37,8 +36,6 @@ def kind(key: str) -> str:
 
 def measure(total: int, seed: int) -> list[dict[str, Any]]:
     """Windows of mean block sizes met per record (see the module docstring)."""
-    province = round(total * PLAN_PROVINCE_LEVEL / PLAN_TOTAL)
-    config = GenerationConfig(total=total, seed=seed, province_level=province)
     blocks: Counter[str] = Counter()
     window: defaultdict[str, int] = defaultdict(int)
     in_window = held = 0
@@ -64,11 +61,7 @@ def measure(total: int, seed: int) -> list[dict[str, Any]]:
             flush=True,
         )
 
-    for item in generate(config):
-        truth = item["truth"]
-        if truth["outcome"] != "valid" and truth["reasons"] != [ReasonCode.DUPLICATE_EXACT.value]:
-            continue
-        record = RECORD_ADAPTER.validate_python(item["record"])
+    for truth, record in dedup_inputs(total, seed):
         profile = build_profile(
             record, record_id=truth["id"], version=1, unit_code=truth["entering_unit_code"]
         )

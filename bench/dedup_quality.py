@@ -34,7 +34,6 @@ from typing import Any
 
 from hotich_contracts.events import RecordStatus, RecordValidated, RecordValidatedPayload
 from hotich_contracts.reasons import ReasonCode
-from hotich_contracts.records import RECORD_ADAPTER
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.adapters.mongo_store import MongoDedupStore
 from hotich_dedup.domain.matching import ProfileIndex, find_matches
@@ -43,7 +42,7 @@ from hotich_dedup.domain.profile import build_profile
 from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_dedup.service_layer.ports import DedupStore
-from hotich_local.synth import PLAN_PROVINCE_LEVEL, PLAN_TOTAL, GenerationConfig, generate
+from hotich_local.synth.events import dedup_inputs
 from hotich_runtime import mongo
 from hotich_runtime.ports import FakePublisher
 
@@ -58,14 +57,7 @@ class _NullPublisher(FakePublisher):
 def _load(total: int, seed: int) -> list[tuple[dict[str, Any], RecordValidated]]:
     """The generated items that reach dedup, as validated events."""
     items = []
-    # The province level keeps its share of the plan's budget (about 1.7 %).
-    province = round(total * PLAN_PROVINCE_LEVEL / PLAN_TOTAL)
-    config = GenerationConfig(total=total, seed=seed, province_level=province)
-    for item in generate(config):
-        truth = item["truth"]
-        if truth["outcome"] != "valid" and truth["reasons"] != [ReasonCode.DUPLICATE_EXACT.value]:
-            continue
-        record = RECORD_ADAPTER.validate_python(item["record"])
+    for truth, record in dedup_inputs(total, seed):
         event = RecordValidated(
             actor="service:validation",
             correlation_id=truth["id"],
