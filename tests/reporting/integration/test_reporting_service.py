@@ -267,3 +267,12 @@ async def test_reports_as_excel_and_csv(reporting_service: Service) -> None:
             "/v1/reports/province.csv", params={"phase": "2", "sheet": 2}
         )
         assert "Thành tiền (đồng)" in cost_csv.content.decode("utf-8-sig").splitlines()[0]
+
+
+async def test_readiness_reports_the_pipelined_consumer_running(reporting_service: Service) -> None:
+    async with reporting_service.client() as client:
+        answer = await client.get("/health/ready")
+    assert answer.status_code == 200
+    assert answer.json()["checks"] == {"kafka": True, "mongodb": True, "consumers": True}
+    [consumer] = reporting_service.app.state.pipelined
+    assert consumer.running

@@ -31,7 +31,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -64,13 +64,6 @@ class _Batch(Generic[E]):
     undecodable: list[tuple[ConsumerRecord[Any, Any], ValidationError]]
     ends: dict[TopicPartition, int]
     """Per partition, the offset after the batch's last message (what to commit)."""
-
-
-@dataclass
-class _Progress:
-    """Where each partition's handling stands (the fetch loop's rewind targets)."""
-
-    next_to_handle: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 class PipelinedConsumer(Generic[E]):
@@ -114,7 +107,8 @@ class PipelinedConsumer(Generic[E]):
         self._queue: asyncio.Queue[_Batch[E]] = asyncio.Queue(maxsize=1)
         self._generation = 0
         self._rewind = False
-        self._progress = _Progress()
+        self._next_to_handle: dict[TopicPartition, int] = {}
+        """Per partition, the offset after the last batch handled here (rewind target)."""
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -172,7 +166,7 @@ class PipelinedConsumer(Generic[E]):
         """
         consumer = self._consumer
         for tp in consumer.assignment():
-            offset = self._progress.next_to_handle.get(tp)
+            offset = self._next_to_handle.get(tp)
             if offset is None:
                 offset = await consumer.committed(tp)
             if offset is None:
@@ -276,7 +270,7 @@ class PipelinedConsumer(Generic[E]):
             # handled again after a restart (harmless).
             log.warning("commit failed", extra={"error": repr(exc)})
         for tp, end in batch.ends.items():
-            self._progress.next_to_handle[tp] = end
+            self._next_to_handle[tp] = end
         metrics.BATCH_SECONDS.labels(self._group).observe(time.perf_counter() - started)
         self._observe_lag(batch)
 
@@ -306,11 +300,11 @@ class PipelinedConsumer(Generic[E]):
                 await asyncio.wait({current}, timeout=STOP_GRACE_S)
         self._drop_read_ahead()  # what the fetch loop queued meanwhile
         for tp in revoked:
-            self._progress.next_to_handle.pop(tp, None)
+            self._next_to_handle.pop(tp, None)
 
     def _assigned(self, assigned: set[TopicPartition]) -> None:
         # Positions of the new assignment come from the committed offsets.
-        self._progress.next_to_handle = {}
+        self._next_to_handle = {}
         self._drop_read_ahead()
 
 
