@@ -260,6 +260,18 @@ def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
     assert not procs.group_alive(pid)
 
 
+def test_free_ports_are_outside_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    # CI once lost a run to a service port picked by bind(0): a Kafka client's outgoing
+    # connection took it before uvicorn bound it ("address already in use").
+    ephemeral = procs.ephemeral_ports()
+    ports = [procs.free_port() for _ in range(100)]
+
+    assert len(set(ports)) == len(ports)
+    assert not [port for port in ports if port in ephemeral]
+    for port in ports:
+        assert not procs.port_open(port)
+
+
 async def test_wait_for_port_sees_a_listening_process(tmp_path: Path) -> None:
     port = procs.free_port()
     with pytest.raises(TimeoutError):

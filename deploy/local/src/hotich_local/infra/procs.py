@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,8 +23,47 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 ``Popen.__del__`` would raise a ResourceWarning, an error under ``filterwarnings = error``)."""
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LISTEN_PORTS_FROM = 10000
+_handed_out: set[int] = set()
+"""Ports :func:`free_port` returned in this process: none is handed out twice, even when the
+first taker has not bound it yet."""
+
+
+def ephemeral_ports() -> range:
+    """Return the range the kernel picks outgoing connections' local ports from.
+
+    Linux's default when ``/proc`` cannot be read.
+    """
+    try:
+        low, high = (int(part) for part in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
+    """Return a TCP port on 127.0.0.1 that is free right now, outside the ephemeral range.
+
+    A port the kernel picked with ``bind(0)`` comes from the ephemeral range, and any outgoing
+    connection (a Kafka client's, say) may take it between this call and the server's own bind,
+    which then fails with "address already in use". Ports below that range are never given to
+    outgoing connections, so only another listener can race for them.
+    """
+    ephemeral = ephemeral_ports()
+    candidates = [
+        port
+        for port in range(_LISTEN_PORTS_FROM, 65536)
+        if port not in ephemeral and port not in _handed_out
+    ]
+    for port in random.sample(candidates, k=min(200, len(candidates))):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
