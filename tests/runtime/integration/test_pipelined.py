@@ -52,10 +52,12 @@ class Topic:
             await self.producer.send(self.name, json.dumps({"n": n}).encode(), key=str(n).encode())
         await self.producer.flush()
 
-    def consumer(self, handle, *, retry_for_seconds: float = 60.0) -> PipelinedConsumer[Ping]:  # type: ignore[no-untyped-def]
+    def consumer(  # type: ignore[no-untyped-def]
+        self, handle, *, retry_for_seconds: float = 60.0, max_records: int = 200
+    ) -> PipelinedConsumer[Ping]:
         settings = ServiceSettings(
             kafka_bootstrap=self.bootstrap,
-            consumer_max_records=200,
+            consumer_max_records=max_records,
             consumer_session_timeout_ms=6000,
         )
         subscription = BatchSubscription(
@@ -167,6 +169,49 @@ async def test_every_message_is_handled_once_with_the_next_batch_read_ahead(
     letters = await topic.dead_letters()
     assert len(letters) == 2
     assert {letter["error_type"] for letter in letters} == {"ValidationError"}
+
+
+async def test_what_arrives_while_the_handler_is_busy_is_handed_over_as_one_batch(
+    topic: Topic,
+) -> None:
+    batches: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def handle(events: Sequence[Ping]) -> None:
+        batches.append([e.n for e in events])
+        if len(batches) == 1:
+            await release.wait()  # a slow store round
+        topic.handled.extend(e.n for e in events)
+
+    consumer = topic.consumer(handle, max_records=1000)
+    fetches = 0
+    real_getmany = consumer._consumer.getmany
+
+    async def counting_getmany(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal fetches
+        fetched = await real_getmany(*args, **kwargs)
+        fetches += bool(fetched)
+        return fetched
+
+    consumer._consumer.getmany = counting_getmany  # type: ignore[method-assign]
+    await consumer.start()
+    try:
+        await topic.send([0])  # an idle handler gets it alone, without waiting for more
+        await until(lambda: len(batches) == 1, within=60, what="the first message")
+        for start in range(1, 2500, 100):  # 25 sends while the handler is busy
+            await topic.send(range(start, start + 100))
+            await asyncio.sleep(0.02)
+        await until(lambda: fetches >= 4, within=30, what="several fetches meanwhile")
+        release.set()
+        await topic.all_handled_and_committed(range(2501), within=60)
+    finally:
+        await consumer.stop()
+    assert batches[0] == [0]
+    assert sorted(topic.handled) == list(range(2501))
+    assert max(len(b) for b in batches) <= 1000  # never more than max_records
+    # Fetches made while the first batch was in hand were merged: fewer batches than fetches.
+    assert len(batches) < fetches
+    assert len(batches[1]) > 100
 
 
 async def test_a_batch_that_keeps_failing_is_read_again_and_nothing_is_lost(
@@ -317,3 +362,75 @@ async def test_a_rebalance_cancels_a_batch_stuck_past_the_grace_and_the_new_owne
         await topic.all_handled_and_committed(range(900), within=90)
     finally:
         await second.stop()
+
+
+async def _lead_of_small_over_big(
+    kafka_bootstrap: str, big: str, small: str, *, align_ms: int | None
+) -> float:
+    """Read both topics from the start; return how far (seconds of message time) the small
+    messages ever ran ahead of the big ones at the end of a handled batch."""
+    handled: dict[str, int] = {big: 0, small: 0}
+    lead = 0.0
+    count = 0
+
+    async def handle(events: Sequence[tuple[str, int]]) -> None:
+        nonlocal lead, count
+        for name, stamp in events:
+            handled[name] = max(handled[name], stamp)
+        count += len(events)
+        if handled[big] and handled[small]:
+            lead = max(lead, (handled[small] - handled[big]) / 1000)
+        await asyncio.sleep(0.01)
+
+    async def deliver(pairs) -> None:  # type: ignore[no-untyped-def]
+        await handle([(record.topic, record.timestamp) for record, _ in pairs])
+
+    async def dead_letter(record, exc) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError(exc)
+
+    consumer: PipelinedConsumer[Ping] = PipelinedConsumer(
+        bootstrap=kafka_bootstrap,
+        topics=[big, small],
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        decode=Ping.model_validate_json,
+        deliver=deliver,
+        dead_letter=dead_letter,
+        max_records=200,
+        session_timeout_ms=6000,
+        client_id="test-align",
+        align_ms=align_ms,
+    )
+    await consumer.start()
+    try:
+        await until(lambda: count >= 3000, within=60, what="both topics read")
+    finally:
+        await consumer.stop()
+    return lead
+
+
+async def test_aligned_reading_keeps_topics_in_step_by_message_time(kafka_bootstrap: str) -> None:
+    # Two topics describing the same things at the same moments: large messages in one,
+    # small ones in the other. A fetch brings a few hundred large ones but all the small.
+    big, small = (f"test.{uuid.uuid4().hex[:10]}.{kind}" for kind in ("big", "small"))
+    await ensure_topics(
+        kafka_bootstrap,
+        [TopicSpec(name=big, partitions=1), TopicSpec(name=small, partitions=1)],
+        with_configs=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        start = 1_700_000_000_000
+        for n in range(1500):
+            at = start + 10 * n  # 15 s of message time
+            pad = "x" * 4000
+            await producer.send(big, json.dumps({"n": n, "pad": pad}).encode(), timestamp_ms=at)
+            await producer.send(small, json.dumps({"n": n}).encode(), timestamp_ms=at)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    unaligned = await _lead_of_small_over_big(kafka_bootstrap, big, small, align_ms=None)
+    aligned = await _lead_of_small_over_big(kafka_bootstrap, big, small, align_ms=100)
+    print(f"small ahead of big: {unaligned:.1f} s unaligned, {aligned:.1f} s aligned")
+    assert unaligned > 5  # left alone, the topic of small messages runs far ahead
+    assert aligned < 3  # aligned: within the slack and one fetch of the small topic

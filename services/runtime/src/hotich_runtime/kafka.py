@@ -154,12 +154,24 @@ class BatchSubscription(Generic[E]):
     """Read and decode the next batch while this one is handled
     (:class:`~hotich_runtime.pipelined.PipelinedConsumer`) instead of FastStream's
     sequential batch subscriber."""
+    decode: Callable[[bytes], E] | None = None
+    """Turns a message value into what ``handle`` gets, raising ``ValidationError`` for one
+    that cannot be (default: ``model``'s JSON validation). A consumer that keeps only a
+    compact view of each event decodes to the view, so a large batch in memory holds the
+    views, not the models."""
+    align_ms: int | None = None
+    """Pipelined only: read the partitions behind in step by message timestamp, none more
+    than this many milliseconds ahead of the oldest one still behind (None: off)."""
 
 
-def _decode(model: Any, value: bytes) -> Any:
+def _decoder(subscription: BatchSubscription[E]) -> Callable[[bytes], E]:
+    """What turns a message value into the subscription's event."""
+    if subscription.decode is not None:
+        return subscription.decode
+    model = subscription.model
     if isinstance(model, TypeAdapter):
-        return model.validate_json(value)
-    return model.model_validate_json(value)
+        return model.validate_json
+    return model.model_validate_json
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -264,17 +276,17 @@ def pipelined_consumer(
 ) -> PipelinedConsumer[E]:
     """A :class:`PipelinedConsumer` for ``subscription`` (started by the caller)."""
     dead_letter, deliver = _delivery(subscription, publisher)
-    model = subscription.model
     return PipelinedConsumer(
         bootstrap=settings.kafka_bootstrap,
         topics=(subscription.topic, *subscription.also),
         group_id=subscription.group_id,
-        decode=lambda value: _decode(model, value),
+        decode=_decoder(subscription),
         deliver=deliver,
         dead_letter=dead_letter,
         max_records=settings.consumer_max_records,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         client_id=client_id,
+        align_ms=subscription.align_ms,
     )
 
 
@@ -287,6 +299,7 @@ def subscribe(
     """Register ``subscription`` on ``broker`` (before the broker starts)."""
     group = subscription.group_id
     dead_letter, deliver = _delivery(subscription, publisher)
+    decode = _decoder(subscription)
 
     async def on_batch(message: KafkaMessage) -> None:
         raw = message.raw_message
@@ -295,7 +308,7 @@ def subscribe(
         pairs: list[tuple[ConsumerRecord[Any, Any], E]] = []
         for record in records:
             try:
-                pairs.append((record, _decode(subscription.model, record.value or b"")))
+                pairs.append((record, decode(record.value or b"")))
             except ValidationError as exc:
                 await dead_letter(record, exc)
         for topic, count in Counter(record.topic for record, _ in pairs).items():

@@ -19,6 +19,12 @@ HANDLER_RETRIES = Counter(
     ["group"],
 )
 BATCH_SECONDS = Histogram("hotich_batch_seconds", "Time to handle one consumed batch.", ["group"])
+BATCH_EVENTS = Histogram(
+    "hotich_batch_events",
+    "Messages in one batch a pipelined consumer handed to its handler (grows with the load).",
+    ["group"],
+    buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000),
+)
 REASONS = Counter(
     "hotich_reasons_total",
     "Reason codes carried by published outcomes (rejections, duplicates, export failures).",

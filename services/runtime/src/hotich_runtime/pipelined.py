@@ -3,8 +3,13 @@
 FastStream's batch subscriber is sequential: fetch and decode a batch, hand it to the
 handler, commit, fetch the next. For a consumer whose handler mostly waits on its
 store (reporting's projection), the decoding of the next batch (pydantic, ~30 µs an
-event) could run meanwhile. :class:`PipelinedConsumer` does that with one batch read
-ahead, under the same delivery discipline as :func:`hotich_runtime.kafka.subscribe`:
+event) could run meanwhile. :class:`PipelinedConsumer` does that, and its batches
+follow the load: while the handler is busy, whatever the fetch loop reads is added to
+the *next* batch (up to ``max_records``, then the loop waits), and the handler takes
+all of it at once when it is done. An idle handler gets a message as soon as it is read
+(no timer); a busy one gets ever larger batches, so a handler that writes each record
+once per batch writes it once for all its events that arrived meanwhile. The delivery
+discipline is that of :func:`hotich_runtime.kafka.subscribe`:
 
 * offsets are committed explicitly, per partition, right after the batch that reaches
   them has been handled, in the order the batches were read: never a read-ahead
@@ -18,6 +23,16 @@ ahead, under the same delivery discipline as :func:`hotich_runtime.kafka.subscri
 * when the group takes partitions away, what was read ahead is dropped and the batch
   in hand gets :data:`REVOKE_GRACE_S` to finish and commit; past that it is cancelled
   uncommitted (the new owner handles it again from the committed offsets).
+
+With ``align_ms`` the partitions that are behind are read in step by message timestamp
+(as Kafka Streams picks the oldest head record among its input partitions): a partition
+whose last message read is more than ``align_ms`` newer than that of the oldest partition
+still behind is paused until the others catch up. A consumer of several topics that
+describe the same records at successive stages (reporting) then reads a backlog in the
+order it was written, so the events of one record come in the same or neighbouring
+batches instead of the topic with the smallest messages running far ahead. It changes
+nothing for partitions that are caught up, and the oldest partition behind is never
+paused, so reading always progresses.
 
 Dropping read-ahead batches is safe because the fetch loop is the only place that moves
 positions: a rewind is a request it carries out before its next fetch, and whatever it
@@ -65,6 +80,11 @@ class _Batch(Generic[E]):
     ends: dict[TopicPartition, int]
     """Per partition, the offset after the batch's last message (what to commit)."""
 
+    @property
+    def size(self) -> int:
+        """Messages in the batch, decodable or not."""
+        return len(self.pairs) + len(self.undecodable)
+
 
 class PipelinedConsumer(Generic[E]):
     """One group member reading ``topics``, one batch ahead of its handler.
@@ -87,6 +107,7 @@ class PipelinedConsumer(Generic[E]):
         max_records: int,
         session_timeout_ms: int,
         client_id: str,
+        align_ms: int | None = None,
     ) -> None:
         self._topics = list(topics)
         self._group = group_id
@@ -104,11 +125,19 @@ class PipelinedConsumer(Generic[E]):
             heartbeat_interval_ms=max(session_timeout_ms // 3, 300),
             max_poll_interval_ms=5 * 60 * 1000,
         )
-        self._queue: asyncio.Queue[_Batch[E]] = asyncio.Queue(maxsize=1)
+        self._next: _Batch[E] | None = None
+        """The batch being gathered for the handler (taken whole when it is free)."""
+        self._gathered = asyncio.Event()
+        """Set while ``_next`` holds something."""
+        self._taken = asyncio.Event()
+        """Set when the handler took ``_next`` (a full one waits for this)."""
         self._generation = 0
         self._rewind = False
         self._next_to_handle: dict[TopicPartition, int] = {}
         """Per partition, the offset after the last batch handled here (rewind target)."""
+        self._align_ms = align_ms
+        self._read_at: dict[TopicPartition, int] = {}
+        """Per partition, the timestamp of the last message read (alignment)."""
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -155,8 +184,10 @@ class PipelinedConsumer(Generic[E]):
         """Forget what was read ahead; the fetch loop reads it again (rewinds first)."""
         self._generation += 1
         self._rewind = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._read_at = {}
+        self._next = None
+        self._gathered.clear()
+        self._taken.set()
 
     async def _reposition(self) -> None:
         """Every assigned partition back to its next offset not yet handled.
@@ -194,8 +225,17 @@ class PipelinedConsumer(Generic[E]):
             except BaseException:
                 self._rewind = True
                 raise
+        if self._align_ms is not None:
+            await self._align(self._align_ms)
+        gathered = self._next
+        if gathered is not None and gathered.size >= self._max_records:
+            # Full: wait for the handler to take it (or for a rewind to drop it).
+            self._taken.clear()
+            await self._taken.wait()
+            return
         generation = self._generation
-        fetched = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+        room = self._max_records - (gathered.size if gathered is not None else 0)
+        fetched = await consumer.getmany(timeout_ms=500, max_records=room)
         if not fetched:
             return
         if generation != self._generation or self._rewind:
@@ -203,30 +243,67 @@ class PipelinedConsumer(Generic[E]):
             # messages, so go back (the flag is set) and read them again.
             self._rewind = True
             return
-        batch: _Batch[E] = _Batch(generation, [], [], {})
+        # No await from here to the end of the merge: the handler cannot take the batch
+        # half-built. (A rewind cannot happen in between either.)
+        batch = self._next
+        if batch is None:
+            batch = _Batch(generation, [], [], {})
         for tp, records in fetched.items():
             if not records:
                 continue
             batch.ends[tp] = records[-1].offset + 1
+            self._read_at[tp] = records[-1].timestamp
             for record in records:
                 try:
                     batch.pairs.append((record, self._decode(record.value or b"")))
                 except ValidationError as exc:
                     batch.undecodable.append((record, exc))
-        if generation != self._generation:
-            return  # rebalanced while decoding: the drop set the rewind
-        await self._queue.put(batch)
-        # The handler took the previous batch: let it start (send its first store
-        # request) before this loop reads and decodes the next one, or the two would
-        # take turns instead of overlapping.
+        self._next = batch
+        self._gathered.set()
+        # Let a waiting handler take it and send its first store request before this
+        # loop reads and decodes more, or the two would take turns instead of overlapping.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
 
+    async def _align(self, slack_ms: int) -> None:
+        """Pause the partitions behind that read ahead of the oldest one behind; resume the rest.
+
+        A partition is behind while its position is short of its high watermark (or
+        that is not known yet: no fetch answered for it); its time is that of the last
+        message read from it. While the time of one behind is unknown (nothing read
+        from it since it was assigned or rewound), it goes first: every partition whose
+        time is known waits until the next fetches read it.
+        """
+        consumer = self._consumer
+        behind: dict[TopicPartition, int | None] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            try:
+                if not isinstance(high, int) or await consumer.position(tp) < high:
+                    behind[tp] = self._read_at.get(tp)
+            except IllegalStateError:
+                continue  # taken away meanwhile
+        ahead: set[TopicPartition] = set()
+        if len(behind) > 1:
+            known = [ts for ts in behind.values() if ts is not None]
+            # One behind whose time is unknown (nothing read from it yet) goes first.
+            frontier = min(known) if len(known) == len(behind) else -1
+            ahead = {tp for tp, ts in behind.items() if ts is not None and ts > frontier + slack_ms}
+        paused = consumer.paused()
+        if ahead - paused:
+            consumer.pause(*(ahead - paused))
+        if paused - ahead:
+            consumer.resume(*(paused - ahead))
+
     async def _handle_forever(self) -> None:
         while True:
-            batch = await self._queue.get()
-            if batch.generation != self._generation:
+            await self._gathered.wait()
+            batch, self._next = self._next, None
+            self._gathered.clear()
+            self._taken.set()
+            if batch is None or batch.generation != self._generation:
                 continue
+            metrics.BATCH_EVENTS.labels(self._group).observe(batch.size)
             current = asyncio.create_task(self._handle(batch))
             self._current = current
             try:
