@@ -298,6 +298,17 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident set size of a process (VmHWM), in MB, or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 async def live_part(infra: Infra, records: int) -> dict[str, Any]:
     """Time the service draining the topics' backlog."""
     say(f"live: waiting for the reporting service to drain {records:,} records' events")
@@ -327,6 +338,7 @@ async def live_part(infra: Infra, records: int) -> dict[str, Any]:
             await asyncio.sleep(1.0)
         finished = time.perf_counter()
         cpu_at_end = (cpu_seconds(pid), cpu_seconds(store_pid))
+        rss_peak = peak_rss_mb(pid)
     finally:
         procs.stop(pid)
     # steady rate: between 10% and 90% of the backlog
@@ -344,6 +356,8 @@ async def live_part(infra: Infra, records: int) -> dict[str, Any]:
         "steady_events_per_s": round(steady) if steady else None,
         "steady_records_per_s": round(steady * records / total) if steady else None,
         "database": database,
+        "service_rss_peak_mb": rss_peak,
+        "settings": {k: v for k, v in os.environ.items() if k.startswith("HOTICH_REPORTING_")},
     }
     # Where the time goes: CPU seconds of the service and of the store while draining.
     for name, start, end in zip(("service", "store"), cpu_at_start, cpu_at_end, strict=True):

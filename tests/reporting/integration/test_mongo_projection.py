@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import monitoring
 
 from hotich_reporting.adapters.event_views import decode
 from hotich_reporting.adapters.memory import MemoryProjection
@@ -179,3 +180,45 @@ async def test_forgetting_the_cached_states_reads_them_again(
     assert await store.apply(validated) == 0
     assert store.state_cache.misses - misses == 60
     assert len(store.state_cache) == 60  # read back from the store
+
+
+class _RecordReads(monitoring.CommandListener):
+    """Counts the ``find`` commands on the projection's ``records`` collection."""
+
+    def __init__(self) -> None:
+        self.finds = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command.get("find") == "records":
+            self.finds += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_record_entered_in_the_batch_is_not_looked_for_unless_it_was_there(
+    mongodb_url: str, database_name: str, views: list[EventView]
+) -> None:
+    entered, validated, _ = _by_stage(views)
+    reads = _RecordReads()
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+        mongodb_url, event_listeners=[reads], tz_aware=True
+    )
+    try:
+        db = client[database_name]
+        assert await MongoProjection(client, db).apply(entered + validated) == 60
+        assert reads.finds == 0  # new records: inserted without a read
+        # A redelivery after a restart (nothing cached): the inserts meet the stored
+        # records, the transaction is dropped, and the batch is applied from reads.
+        round_after = await MongoProjection(client, db).version()
+        restarted = MongoProjection(client, db)
+        assert await restarted.apply(entered) == 0
+        assert reads.finds > 0
+        assert await restarted.version() == round_after
+        expected = await _expected(entered + validated)
+        assert (await restarted.dump()).differences(await expected.dump()) == []
+    finally:
+        client.close()

@@ -17,6 +17,7 @@ from hotich_reporting.adapters.event_views import ANY_VIEW
 from hotich_reporting.adapters.mongo_projection import MongoProjection
 from hotich_reporting.adapters.mongo_stores import MongoAcceptance, MongoPublished, MongoSurvey
 from hotich_reporting.config import ReportingSettings
+from hotich_reporting.domain.lifecycle import EventView
 from hotich_reporting.entrypoints.dashboard import IntakeTokens, TokenIssuer
 from hotich_reporting.service_layer.acceptance import Acceptance
 from hotich_reporting.service_layer.projector import Projector
@@ -105,6 +106,10 @@ async def _publish_periodically(progress: ProgressPublisher, interval: float) ->
         await asyncio.sleep(interval)
 
 
+def _view(value: bytes) -> EventView:
+    return ANY_VIEW.validate_json(value).view()
+
+
 async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     """Build the projection and subscribe it to every lifecycle topic."""
     deps = build(runtime)
@@ -124,8 +129,12 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
             also=tuple(others),
             group_id=settings.group_id,
             model=ANY_VIEW,
-            handle=deps.projector.handle,
+            # Decoded straight to the projection's compact view (~0.4 KB an event instead
+            # of ~2.7 KB for the read model): batches of tens of thousands stay small.
+            decode=_view,
+            handle=deps.projector.apply,
             pipelined=True,
+            align_ms=settings.consumer_align_ms or None,
         )
     ]
 

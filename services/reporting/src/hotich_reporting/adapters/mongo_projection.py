@@ -162,12 +162,17 @@ class MongoProjection:
         if not views:
             return 0
         ids = list(dict.fromkeys(v.record_id for v in views))
+        # A record whose first version is entered in this batch is new unless this is a
+        # redelivery: it is not looked for in the store (most records of a batch, and a
+        # read each otherwise). If it was there after all, its insert fails, the whole
+        # transaction with it, and the batch is applied again from reads.
+        fresh = {v.record_id for v in views if v.version == 1 and v.rank == 0}
         deadline = time.monotonic() + _CONFLICT_SECONDS
         attempt = 0
         while True:
             attempt += 1
             try:
-                before = await self._prior(ids)
+                before = await self._prior(ids, fresh if attempt == 1 else frozenset())
             except PyMongoError as exc:
                 raise RetryableError(f"reporting store: {exc!r}") from exc
             changes = plan_changes({i: c.state for i, c in before.items()}, views)
@@ -217,16 +222,19 @@ class MongoProjection:
             self._patch_cache(outcome)
             return len(changes.states)
 
-    async def _prior(self, ids: Sequence[str]) -> dict[str, Cached]:
-        """The current states of records (cached, else read), with their revisions."""
+    async def _prior(self, ids: Sequence[str], new: Collection[str]) -> dict[str, Cached]:
+        """The current states of records (cached, else read), with their revisions.
+
+        Records in ``new`` that are not cached are taken to have no state (not read).
+        """
         found: dict[str, Cached] = {}
         missing: list[str] = []
         for record_id in ids:
             entry = self._states.get(record_id)
-            if entry is None:
-                missing.append(record_id)
-            else:
+            if entry is not None:
                 found[record_id] = entry
+            elif record_id not in new:
+                missing.append(record_id)
         for doc in await self._find_by_ids(self._records, missing):
             entry = Cached(doc.get("n"), state_from_doc(doc))
             found[doc["_id"]] = entry

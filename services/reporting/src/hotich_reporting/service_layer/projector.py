@@ -18,21 +18,13 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from hotich_reporting.domain.lifecycle import EventView
 from hotich_reporting.service_layer.ports import ProjectionStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Projector", "ProjectorStats", "Viewable"]
-
-
-class Viewable(Protocol):
-    """An event read model that gives the projection's view of itself."""
-
-    def view(self) -> EventView:
-        """The projection's view."""
+__all__ = ["Projector", "ProjectorStats"]
 
 
 @dataclass
@@ -58,16 +50,15 @@ class Projector:
         self._pending: list[tuple[list[EventView], asyncio.Future[None]]] = []
         self.stats = ProjectorStats()
 
-    async def handle(self, events: Sequence[Viewable]) -> None:
-        """What a subscription calls with a decoded batch; returns once it is applied."""
-        await self.apply([e.view() for e in events])
+    async def apply(self, views: Sequence[EventView]) -> None:
+        """Apply views (in a round with whatever else is waiting); raise the round's error.
 
-    async def apply(self, views: list[EventView]) -> None:
-        """Apply views (in a round with whatever else is waiting); raise the round's error."""
+        What the subscription calls with a decoded batch; returns once it is applied.
+        """
         if not views:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (views, future)
+        entry = (list(views), future)
         self._pending.append(entry)
         self.stats.batches += 1
         try:
