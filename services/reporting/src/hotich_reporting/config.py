@@ -64,12 +64,6 @@ class ReportingSettings(ServiceSettings):
         default="http://127.0.0.1:8000",
         description="Intake, where the dashboard's login form gets a token.",
     )
-    max_round_events: int = Field(
-        default=5000,
-        ge=1,
-        description="Most events applied to the projection in one transaction (batches "
-        "waiting together share one; a batch is never split).",
-    )
     cached_states: int = Field(
         default=100_000,
         ge=0,

@@ -30,9 +30,10 @@ whose last message read is more than ``align_ms`` newer than that of the oldest 
 still behind is paused until the others catch up. A consumer of several topics that
 describe the same records at successive stages (reporting) then reads a backlog in the
 order it was written, so the events of one record come in the same or neighbouring
-batches instead of the topic with the smallest messages running far ahead. It changes
-nothing for partitions that are caught up, and the oldest partition behind is never
-paused, so reading always progresses.
+batches instead of the topic with the smallest messages running far ahead. When every
+partition is caught up nothing is paused (a caught-up partition's time follows the
+clock); the oldest partition behind is never paused, and one that returns nothing for
+:data:`ALIGN_IDLE_S` holds nobody back, so reading always progresses.
 
 Dropping read-ahead batches is safe because the fetch loop is the only place that moves
 positions: a rewind is a request it carries out before its next fetch, and whatever it
@@ -53,13 +54,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from hotich_runtime import metrics
 
 log = logging.getLogger(__name__)
 
-E = TypeVar("E", bound=BaseModel)
+E = TypeVar("E")
 
 Decode = Callable[[bytes], E]
 DeadLetter = Callable[[ConsumerRecord[Any, Any], BaseException], Awaitable[None]]
@@ -70,6 +71,56 @@ REVOKE_GRACE_S = 30.0
 """How long a rebalance waits for the batch in hand before cancelling it."""
 STOP_GRACE_S = 10.0
 """How long stopping waits for the loops to end once cancelled."""
+
+
+ALIGN_IDLE_S = 5.0
+"""Alignment: how long a partition behind that returns nothing holds the others back."""
+
+
+@dataclass(slots=True)
+class _Read:
+    next: int
+    """The offset after the last message read."""
+    time: int
+    """That message's timestamp (ms), or later once the partition is caught up."""
+    at: float
+    """When it was read (monotonic seconds)."""
+
+
+def ahead(
+    highwater: dict[TopicPartition, int | None],
+    read: dict[TopicPartition, _Read],
+    *,
+    reset_at: float,
+    now: float,
+    clock_ms: int,
+    slack_ms: int,
+) -> set[TopicPartition]:
+    """The assigned partitions (the keys of ``highwater``) to pause while the others catch up.
+
+    A partition is behind unless the last message read from it reached its high
+    watermark; its time is that of that message. One behind whose time is unknown
+    (nothing read from it since ``reset_at``, the last assignment or rewind) goes first:
+    every partition whose time is known waits until it is read. A partition that
+    returned nothing for :data:`ALIGN_IDLE_S` (its leader away, say) holds nobody back,
+    as Kafka Streams' ``max.task.idle.ms``. A caught-up partition's time moves with the
+    clock (``clock_ms``, less the slack), so that its next message, when one comes, is not
+    taken for an old one. Updates those times in ``read``.
+    """
+    behind: dict[TopicPartition, int | None] = {}
+    holding: list[int | None] = []
+    for tp, high in highwater.items():
+        state = read.get(tp)
+        if state is not None and isinstance(high, int) and state.next >= high:
+            state.time = max(state.time, clock_ms - slack_ms)
+            continue
+        behind[tp] = None if state is None else state.time
+        if now - (reset_at if state is None else state.at) <= ALIGN_IDLE_S:
+            holding.append(behind[tp])
+    if not holding:
+        return set()
+    frontier = -1 if None in holding else min(t for t in holding if t is not None)
+    return {tp for tp, ts in behind.items() if ts is not None and ts > frontier + slack_ms}
 
 
 @dataclass
@@ -136,8 +187,10 @@ class PipelinedConsumer(Generic[E]):
         self._next_to_handle: dict[TopicPartition, int] = {}
         """Per partition, the offset after the last batch handled here (rewind target)."""
         self._align_ms = align_ms
-        self._read_at: dict[TopicPartition, int] = {}
-        """Per partition, the timestamp of the last message read (alignment)."""
+        self._read: dict[TopicPartition, _Read] = {}
+        """Per partition, where reading it stands (alignment)."""
+        self._reset_at = time.monotonic()
+        """When positions were last reset (assignment, rewind)."""
         self._current: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -184,7 +237,8 @@ class PipelinedConsumer(Generic[E]):
         """Forget what was read ahead; the fetch loop reads it again (rewinds first)."""
         self._generation += 1
         self._rewind = True
-        self._read_at = {}
+        self._read = {}
+        self._reset_at = time.monotonic()
         self._next = None
         self._gathered.clear()
         self._taken.set()
@@ -226,7 +280,7 @@ class PipelinedConsumer(Generic[E]):
                 self._rewind = True
                 raise
         if self._align_ms is not None:
-            await self._align(self._align_ms)
+            self._align(self._align_ms)
         gathered = self._next
         if gathered is not None and gathered.size >= self._max_records:
             # Full: wait for the handler to take it (or for a rewind to drop it).
@@ -252,7 +306,7 @@ class PipelinedConsumer(Generic[E]):
             if not records:
                 continue
             batch.ends[tp] = records[-1].offset + 1
-            self._read_at[tp] = records[-1].timestamp
+            self._read[tp] = _Read(records[-1].offset + 1, records[-1].timestamp, time.monotonic())
             for record in records:
                 try:
                     batch.pairs.append((record, self._decode(record.value or b"")))
@@ -265,35 +319,23 @@ class PipelinedConsumer(Generic[E]):
         await asyncio.sleep(0)
         await asyncio.sleep(0)
 
-    async def _align(self, slack_ms: int) -> None:
-        """Pause the partitions behind that read ahead of the oldest one behind; resume the rest.
-
-        A partition is behind while its position is short of its high watermark (or
-        that is not known yet: no fetch answered for it); its time is that of the last
-        message read from it. While the time of one behind is unknown (nothing read
-        from it since it was assigned or rewound), it goes first: every partition whose
-        time is known waits until the next fetches read it.
-        """
+    def _align(self, slack_ms: int) -> None:
+        """Pause the partitions :func:`ahead` of the others; resume the rest."""
         consumer = self._consumer
-        behind: dict[TopicPartition, int | None] = {}
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            try:
-                if not isinstance(high, int) or await consumer.position(tp) < high:
-                    behind[tp] = self._read_at.get(tp)
-            except IllegalStateError:
-                continue  # taken away meanwhile
-        ahead: set[TopicPartition] = set()
-        if len(behind) > 1:
-            known = [ts for ts in behind.values() if ts is not None]
-            # One behind whose time is unknown (nothing read from it yet) goes first.
-            frontier = min(known) if len(known) == len(behind) else -1
-            ahead = {tp for tp, ts in behind.items() if ts is not None and ts > frontier + slack_ms}
+        now = time.monotonic()
+        waiting = ahead(
+            {tp: consumer.highwater(tp) for tp in consumer.assignment()},
+            self._read,
+            reset_at=self._reset_at,
+            now=now,
+            clock_ms=int(time.time() * 1000),
+            slack_ms=slack_ms,
+        )
         paused = consumer.paused()
-        if ahead - paused:
-            consumer.pause(*(ahead - paused))
-        if paused - ahead:
-            consumer.resume(*(paused - ahead))
+        if waiting - paused:
+            consumer.pause(*(waiting - paused))
+        if paused - waiting:
+            consumer.resume(*(paused - waiting))
 
     async def _handle_forever(self) -> None:
         while True:

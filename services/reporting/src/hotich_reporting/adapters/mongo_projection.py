@@ -165,7 +165,9 @@ class MongoProjection:
         # A record whose first version is entered in this batch is new unless this is a
         # redelivery: it is not looked for in the store (most records of a batch, and a
         # read each otherwise). If it was there after all, its insert fails, the whole
-        # transaction with it, and the batch is applied again from reads.
+        # transaction with it, and the batch is applied again from reads. (Only the first
+        # attempt: inside a transaction an insert racing another writer's may fail as a
+        # write conflict rather than a duplicate key, so every retry reads.)
         fresh = {v.record_id for v in views if v.version == 1 and v.rank == 0}
         deadline = time.monotonic() + _CONFLICT_SECONDS
         attempt = 0
@@ -188,7 +190,8 @@ class MongoProjection:
             except ConflictError:
                 retry = True
             except BulkWriteError as exc:
-                # another instance inserted one of the records first
+                # A record taken for new was stored (a redelivery, or another instance
+                # inserted it first): the next attempt reads it.
                 retry = any(e.get("code") == 11000 for e in exc.details.get("writeErrors", []))
                 if not retry:
                     self._states.forget(ids)

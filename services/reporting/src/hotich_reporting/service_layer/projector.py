@@ -1,14 +1,14 @@
-"""Applying lifecycle events to the projection, with group commit across topics.
+"""Applying lifecycle events to the projection, with group commit across callers.
 
-The four lifecycle topics are consumed by four subscriptions that deliver batches
-concurrently. Each batch's offsets may only be committed once its effects are written,
-so each subscription waits for its batch to be applied; but applying batches one by one
-would write the same hot counters four times and the same record up to four times.
-:class:`Projector` therefore gathers whatever batches are waiting while one is being
-written and applies them together in the next round: one transaction, each record
-written once with all its new events, each counter incremented once. Every waiting
-subscription is released when its round is committed (or gets the round's error, and
-its batch is read again).
+Each batch's offsets may only be committed once its effects are written, so a caller
+waits for its batch to be applied. The service reads the four lifecycle topics with
+one pipelined consumer, whose batches already gather what arrived while the last one
+was written (:mod:`hotich_runtime.pipelined`): a round is then one batch. Should
+several callers deliver batches concurrently (several subscriptions), :class:`Projector`
+gathers whatever batches are waiting while one is being written and applies them
+together in the next round: one transaction, each record written once with all its new
+events, each counter incremented once. Every waiting caller is released when its round
+is committed (or gets the round's error, and its batch is read again).
 """
 
 from __future__ import annotations
