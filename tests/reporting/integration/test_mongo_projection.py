@@ -222,3 +222,28 @@ async def test_a_record_entered_in_the_batch_is_not_looked_for_unless_it_was_the
         assert (await restarted.dump()).differences(await expected.dump()) == []
     finally:
         client.close()
+
+
+async def test_states_loaded_in_groups_equal_one_load_and_a_record_in_two_is_refused(
+    client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
+) -> None:
+    expected = await _expected(views)
+    states = sorted(expected.states.values(), key=lambda s: s.record_id)
+
+    async def groups(*parts: list[Any]) -> AsyncIterator[list[Any]]:
+        for part in parts:
+            yield part
+
+    grouped = MongoProjection(client, client[database_name])
+    third = len(states) // 3
+    loaded = await grouped.load_groups(
+        groups(states[:third], states[third : 2 * third], states[2 * third :])
+    )
+    assert loaded == len(states)
+    assert (await grouped.dump()).differences(await expected.dump()) == []
+
+    twice = MongoProjection(client, client[f"{database_name}_2"])
+    await twice.clear()
+    with pytest.raises(ValueError, match="two groups"):
+        await twice.load_groups(groups(states[:10], states[5:20]))
+    await client.drop_database(f"{database_name}_2")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from hotich_reporting.domain.acceptance import Lot
@@ -63,6 +63,22 @@ class MemoryProjection:
     async def version(self) -> int:
         """How many batches changed something."""
         return self.changes
+
+    async def load_groups(self, groups: AsyncIterable[Sequence[RecordState]]) -> int:
+        """Bulk-load groups of states into an empty projection (no record in two groups).
+
+        Raises:
+            ValueError: a record came in two groups.
+        """
+        materialized: list[RecordState] = []
+        seen: set[str] = set()
+        async for group in groups:
+            ids = {s.record_id for s in group}
+            if ids & seen:
+                raise ValueError(f"records in two groups: {sorted(ids & seen)[:5]}")
+            seen |= ids
+            materialized.extend(group)
+        return await self.load(materialized)
 
     async def load(self, states: Iterable[RecordState]) -> int:
         """Bulk-load states into an empty projection."""

@@ -45,7 +45,7 @@ import random
 import time
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from motor.motor_asyncio import (
@@ -108,14 +108,12 @@ def _next_revision(known: Cached | None) -> int:
     return 1 if known is None or known.revision is None else known.revision + 1
 
 
-async def _add_up(states: Sequence[RecordState], step: int = 2000) -> Totals:
-    """:func:`totals` of ``states``, yielding to the event loop every ``step`` states."""
-    result = Totals()
+async def _add_up(states: Sequence[RecordState], into: Totals, step: int = 2000) -> None:
+    """Add ``states`` to ``into``, yielding to the event loop every ``step`` states."""
     for start in range(0, len(states), step):
         for state in states[start : start + step]:
-            result.add(state)
+            into.add(state)
         await asyncio.sleep(0)
-    return result
 
 
 def _member_part(phase: str, unit: str, record_id: str) -> str:
@@ -442,17 +440,44 @@ class MongoProjection:
         Raises:
             RetryableError: the store failed.
         """
-        materialized = sorted(states, key=lambda s: s.record_id)
-        # The counters are added up while the records are stored (this process is idle
-        # while the store inserts a batch): the arithmetic overlaps the load.
-        adding = asyncio.ensure_future(_add_up(materialized))
-        try:
-            await self._insert_all(self._records, (state_to_doc(s) for s in materialized))
-            result = await adding
-        except PyMongoError as exc:
-            raise RetryableError(f"reporting store: {exc!r}") from exc
-        finally:
-            adding.cancel()
+
+        async def one() -> AsyncIterator[Sequence[RecordState]]:
+            yield list(states)
+
+        return await self.load_groups(one())
+
+    async def load_groups(self, groups: AsyncIterable[Sequence[RecordState]]) -> int:
+        """Write groups of states, then the counters they add up to, into an empty projection.
+
+        Each group is inserted as it comes (the caller reads the next one meanwhile),
+        its counters added up while its records are stored.
+
+        Raises:
+            RetryableError: the store failed.
+            ValueError: a record came in two groups (its ``_id`` was taken).
+        """
+        result = Totals()
+        loaded = 0
+        async for group in groups:
+            materialized = sorted(group, key=lambda s: s.record_id)
+            # The counters are added up while the records are stored (this process is
+            # idle while the store inserts a batch): the arithmetic overlaps the load.
+            adding = asyncio.ensure_future(_add_up(materialized, result))
+            try:
+                await self._insert_all(self._records, (state_to_doc(s) for s in materialized))
+                await adding
+            except BulkWriteError as exc:
+                if any(e.get("code") == 11000 for e in exc.details.get("writeErrors", [])):
+                    raise ValueError(
+                        "a record came in two groups of the replay (the lifecycle topics "
+                        "are not all partitioned by record id the same way)"
+                    ) from exc
+                raise RetryableError(f"reporting store: {exc!r}") from exc
+            except PyMongoError as exc:
+                raise RetryableError(f"reporting store: {exc!r}") from exc
+            finally:
+                adding.cancel()
+            loaded += len(materialized)
         entries: dict[str, dict[str, list[str]]] = {}
         for sid, records in result.slots.items():
             book, entry = sid.rsplit("|", 1)
@@ -490,7 +515,7 @@ class MongoProjection:
         except PyMongoError as exc:
             raise RetryableError(f"reporting store: {exc!r}") from exc
         self._cache = None
-        return len(materialized)
+        return loaded
 
     @staticmethod
     async def _insert_all(collection: Any, docs: Iterable[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ Each has a MongoDB adapter (``adapters/mongo_*.py``) and an in-memory fake
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -92,6 +92,13 @@ class ProjectionStore(Protocol):
 
     async def load(self, states: Iterable[RecordState]) -> int:
         """Write states and their counters into an *empty* projection (rebuild)."""
+
+    async def load_groups(self, groups: AsyncIterable[Sequence[RecordState]]) -> int:
+        """:meth:`load` of groups of states arriving one after another (no record in two).
+
+        Raises:
+            ValueError: a record came in two groups.
+        """
 
     async def dump(self) -> ProjectionDump:
         """Everything, for comparing two projections."""
