@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from random import Random
 
 import pytest
 
 from hotich_reporting.adapters.event_views import decode
 from hotich_reporting.adapters.memory import MemoryProjection
-from hotich_reporting.domain.lifecycle import EventView
+from hotich_reporting.domain.lifecycle import EventView, RecordState
 from hotich_reporting.service_layer.rebuild import compare, rebuild
 from tests.reporting import scenario as sc
 
@@ -65,3 +66,29 @@ async def test_a_failed_read_fails_the_rebuild(views: list[EventView]) -> None:
 
     with pytest.raises(ConnectionError):
         await rebuild(broken(), MemoryProjection())
+
+
+class GivesUp(MemoryProjection):
+    """A target whose load gives up at its second group, taking its time over each."""
+
+    async def load_groups(self, groups: AsyncIterable[Sequence[RecordState]]) -> int:
+        taken = 0
+        async for _ in groups:
+            taken += 1
+            await asyncio.sleep(0.05)  # the reader fills the queue and waits meanwhile
+            if taken == 2:
+                raise ConnectionError("store gone")
+        return taken
+
+
+async def test_a_load_that_gives_up_while_the_reader_waits_ends_the_rebuild(
+    views: list[EventView],
+) -> None:
+    running = asyncio.create_task(rebuild(by_group(views, batch=500), GivesUp()))
+    # A guard, not a timing claim: a reader left waiting on a full queue never ends.
+    done, _ = await asyncio.wait({running}, timeout=30)
+    if not done:
+        running.cancel()
+    assert running in done, "the rebuild hung after its load gave up"
+    with pytest.raises(ConnectionError, match="store gone"):
+        running.result()

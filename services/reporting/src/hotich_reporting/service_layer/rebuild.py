@@ -53,11 +53,12 @@ async def rebuild(
     """
     stats = RebuildStats()
     started = time.perf_counter()
-    groups: asyncio.Queue[list[RecordState] | None] = asyncio.Queue(maxsize=1)
+    groups: asyncio.Queue[list[RecordState] | Exception | None] = asyncio.Queue(maxsize=1)
 
     async def fold() -> None:
         states: dict[str, RecordState] = {}
         current: int | None = None
+        ending: Exception | None = None
         try:
             async for group, batch in events:
                 if group != current and states:
@@ -69,12 +70,16 @@ async def rebuild(
                 stats.events += len(batch)
             if states:
                 await groups.put(list(states.values()))
-        finally:
-            stats.read_seconds = time.perf_counter() - started
-            await groups.put(None)
+        except Exception as exc:  # noqa: BLE001 - handed to the loader, which raises it
+            ending = exc
+        # Not reached when cancelled (the loader gave up and is not waiting any more).
+        stats.read_seconds = time.perf_counter() - started
+        await groups.put(ending)
 
     async def folded() -> AsyncIterator[list[RecordState]]:
         while (group := await groups.get()) is not None:
+            if isinstance(group, Exception):
+                raise group  # reading failed: nothing more is loaded, counters included
             yield group
 
     await target.clear()
@@ -86,7 +91,7 @@ async def rebuild(
         with contextlib.suppress(asyncio.CancelledError):
             await folding
         raise
-    await folding  # its error, if reading failed (what was loaded is then incomplete)
+    await folding
     stats.write_seconds = time.perf_counter() - started - stats.read_seconds
     return stats
 
