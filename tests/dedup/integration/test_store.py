@@ -3,11 +3,15 @@
 from typing import Any
 
 import pytest
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import monitoring
 
 from hotich_contracts import topics
 from hotich_contracts.events import DuplicateResolution, RecordStatus
 from hotich_contracts.units import default_registry
+from hotich_dedup.adapters.mongo_store import MongoDedupStore
 from hotich_dedup.domain.model import ReviewState
+from hotich_dedup.domain.profile import build_profile
 from hotich_dedup.service_layer import review
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role
@@ -87,3 +91,68 @@ async def test_review_flow(dedup_store: Any) -> None:
     d = validated(birth(entry_number="4"))
     [out_d] = await deduplicate([d], store=dedup_store, publisher=pub)
     assert {x.record_id for x in out_d.payload.candidates} == {a.record_id, b.record_id}
+
+
+class _LookupReplies(monitoring.CommandListener):
+    """Ids of the documents each candidate lookup (a ``blocking_keys`` find) returned."""
+
+    def __init__(self) -> None:
+        self.lookups: set[int] = set()
+        self.returned: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        if event.command_name == "find" and "blocking_keys" in command.get("filter", {}):
+            self.lookups.add(event.request_id)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.request_id in self.lookups:
+            self.returned += [d["_id"] for d in event.reply["cursor"]["firstBatch"]]
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """A failed lookup returned nothing."""
+
+
+async def test_a_wave_lookup_returns_each_profile_once(
+    mongodb_url: str, database_name: str
+) -> None:
+    # 40 births with no blocking key in common: each lookup finds only the wave's own
+    # profiles (saved before the lookup). Keys sorted across the wave spread each
+    # profile's keys over several queries, which returned it once per query.
+    families = ["Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ"]
+    givens = ["Khôi", "Lan", "Minh", "Hùng", "Thảo"]
+    events = [
+        validated(
+            birth(
+                child=f"{families[i % 8]} Văn {givens[i // 8]}",
+                born=f"{1960 + i}-0{1 + i % 9}-1{i % 10}",
+                mother=f"{families[(i + 1) % 8]} Thị {givens[i // 8]}",
+                father=f"{families[(i + 2) % 8]} Văn {givens[(i // 8 + 1) % 5]}",
+                registration_date=f"{1960 + i}-1{i % 3}-2{i % 8}",
+                entry_number=str(100 + i),
+            )
+        )
+        for i in range(40)
+    ]
+    profiles = [
+        build_profile(e.payload.record, record_id=e.record_id, version=1, unit_code=e.unit_code)
+        for e in events
+    ]
+    keys = [k for p in profiles if p is not None for k in p.blocking_keys]
+    assert len(profiles) == 40
+    assert len(keys) == len(set(keys))
+    assert len(keys) > 5 * 40  # several queries' worth of keys
+    listener = _LookupReplies()
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+        mongodb_url, event_listeners=[listener]
+    )
+    try:
+        store = MongoDedupStore(client[database_name])
+        await store.ensure_indexes()
+        out = await deduplicate(events, store=store, publisher=FakePublisher())
+        assert {o.payload.status for o in out} == {RecordStatus.ACCEPTED}
+        assert len(listener.lookups) >= 20
+        assert sorted(listener.returned) == sorted(e.record_id for e in events)
+    finally:
+        await client.drop_database(database_name)
+        client.close()

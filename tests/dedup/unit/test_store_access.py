@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from hotich_contracts.events import RecordStatus
 from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.adapters.mongo_store import pack_groups
 from hotich_dedup.domain.matching import pair_id
 from hotich_dedup.domain.model import Decision
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -63,3 +64,16 @@ async def test_a_fresh_batch_looks_up_no_decision_and_only_matching_pairs() -> N
     assert [o.event_id for o in repeat] == [o.event_id for o in out]
     assert len(store.asked_decisions) == len(events) + 1
     assert store.calls["distinct_pairs"] == 1  # nothing decided afresh
+
+
+def test_pack_groups_keeps_each_group_in_one_query() -> None:
+    groups = [["a", "b", "c"], ["d", "e", "f"], ["b", "g"], ["i" + str(n) for n in range(12)]]
+    assert pack_groups(groups, 5) == [
+        ["a", "b", "c"],  # "d", "e", "f" would not fit: a query of their own
+        ["d", "e", "f", "g"],  # "b" is placed already
+        ["i0", "i1", "i2", "i3", "i4"],  # a group larger than a query is split
+        ["i5", "i6", "i7", "i8", "i9"],
+        ["i10", "i11"],
+    ]
+    assert pack_groups([], 10) == []
+    assert pack_groups([["a"], ["a"]], 10) == [["a"]]

@@ -69,9 +69,9 @@ class InMemoryDedupStore:
             else:
                 self.index.remove(state.record_id)
 
-    async def candidates(self, blocking_keys: Sequence[str]) -> Sequence[MatchProfile]:
+    async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Active profiles sharing a key."""
-        return self.index.lookup(blocking_keys)
+        return self.index.lookup(key for group in key_groups for key in group)
 
     async def distinct_pairs(self, pair_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         """Pairs marked distinct."""

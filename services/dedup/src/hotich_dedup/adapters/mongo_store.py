@@ -80,6 +80,33 @@ async def _find_in(
     return [doc for page in pages for doc in page]
 
 
+def pack_groups(groups: Sequence[Sequence[str]], size: int) -> list[list[str]]:
+    """Pack the groups' keys into lists of at most ``size``, keeping each group whole.
+
+    A key already placed is not repeated; a group is split only when its new keys do
+    not fit in one list of their own.
+    """
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    seen: set[str] = set()
+    for group in groups:
+        new = [k for k in dict.fromkeys(group) if k not in seen]
+        if not new:
+            continue
+        seen.update(new)
+        if current and len(current) + len(new) > size:
+            chunks.append(current)
+            current = []
+        for key in new:
+            if len(current) == size:
+                chunks.append(current)
+                current = []
+            current.append(key)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def _only_duplicates(exc: BulkWriteError) -> None:
     """Re-raise a bulk write error unless every error is a duplicate key."""
     if any(err.get("code") != DUPLICATE_KEY for err in exc.details.get("writeErrors", [])):
@@ -280,16 +307,29 @@ class MongoDedupStore:
             if ops:
                 await self._records.bulk_write(ops, ordered=False)
 
-    async def candidates(self, blocking_keys: Sequence[str]) -> Sequence[MatchProfile]:
-        """Active profiles sharing a key (multikey index on ``blocking_keys``)."""
-        if not blocking_keys:
+    async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
+        """Active profiles sharing a key (multikey index on ``blocking_keys``).
+
+        The keys go in queries of up to :data:`IN_CHUNK`, each profile's keys together
+        (:func:`pack_groups`): a document comes back once per query that finds it, and
+        every profile of the wave is found by each of its own keys (it was saved first).
+        Keys sorted across the wave spread a profile's 5 to 8 keys over as many queries,
+        so most documents a lookup returned were the wave's own profiles, several times.
+        """
+        chunks = pack_groups(key_groups, IN_CHUNK)
+        if not chunks:
             return []
         async with _store_errors():
             # Whole documents: SecantusDB deep-copies every document it projects, and a
             # state is little more than its profile (15% less of the store's CPU
             # measured without the projection, the same on this side).
-            docs = await _find_in(self._records, "blocking_keys", blocking_keys)
-        unique = {d["_id"]: d for d in docs if d.get("profile")}
+            pages = await asyncio.gather(
+                *(
+                    self._records.find({"blocking_keys": {"$in": chunk}}).to_list(length=None)
+                    for chunk in chunks
+                )
+            )
+        unique = {d["_id"]: d for page in pages for d in page if d.get("profile")}
         return [MatchProfile.from_doc(d["profile"]) for d in unique.values()]
 
     async def distinct_pairs(self, pair_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:

@@ -257,8 +257,7 @@ async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[s
     """Score each profile of the wave against the candidates its blocking keys find."""
     if not wave.profiles:
         return {}
-    keys = sorted({k for p in wave.profiles.values() for k in p.blocking_keys})
-    found = await store.candidates(keys)
+    found = await store.candidates([p.blocking_keys for p in wave.profiles.values()])
     by_key: dict[str, list[MatchProfile]] = {}
     for candidate in found:
         for key in candidate.blocking_keys:

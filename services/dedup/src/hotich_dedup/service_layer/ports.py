@@ -47,8 +47,14 @@ class DedupStore(Protocol):
     async def save_states(self, states: Sequence[RecordState]) -> None:
         """Store each record's state unless a newer version is already stored."""
 
-    async def candidates(self, blocking_keys: Sequence[str]) -> Sequence[MatchProfile]:
-        """Return the active profiles holding any of ``blocking_keys`` (indexed lookup)."""
+    async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
+        """Return the active profiles holding any of the keys (indexed lookup).
+
+        ``key_groups`` holds the blocking keys of each profile looked up, one group per
+        profile: a store that splits the lookup into several queries keeps a group in one
+        query where it can, so a profile found by several of those keys (the profile
+        itself, saved before the lookup, or a candidate sharing two keys) comes back once.
+        """
 
     async def distinct_pairs(self, pair_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         """Return, for pairs marked distinct, each side's fingerprint when it was marked."""
