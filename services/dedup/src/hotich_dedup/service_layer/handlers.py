@@ -173,7 +173,10 @@ async def _decide_fresh(
     current = [
         e for e in fresh if (s := states.get(e.record_id)) is None or s.version <= e.record_version
     ]
-    stale = [e for e in fresh if e not in current]
+    # By identity: ``not in`` would compare pydantic models field by field, each event
+    # against every current one (a third of dedup's CPU at 500-event batches).
+    kept_current = {id(e) for e in current}
+    stale = [e for e in fresh if id(e) not in kept_current]
     wave.keys = {e.record_id: register_key(e.payload.record) for e in fresh}
     releases = [
         (held.register_key, e.record_id)
