@@ -13,8 +13,10 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from motor.motor_asyncio import AsyncIOMotorClient
 
 from hotich_local import stack
 from tests.fixtures.infra import StoreInfo
@@ -45,10 +47,24 @@ async def bench_stack(
         assert len(set(state.mongodb_urls.values())) == 2
         assert state.mongodb_urls["intake"] != state.mongodb_urls["reporting"]
         assert state.mongodb_url == state.mongodb_urls["intake"]
+        # the store without reporting's database runs standalone (no oplog), the other
+        # as a replica set (reporting's transactions)
+        assert await _set_name(state.mongodb_urls["intake"]) is None
+        assert await _set_name(state.mongodb_urls["reporting"]) == "secantus"
     try:
         yield config
     finally:
         stack.down(config)
+
+
+async def _set_name(url: str) -> str | None:
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(url)
+    try:
+        hello = await client.admin.command("hello")
+    finally:
+        client.close()
+    name = hello.get("setName")
+    return None if name is None else str(name)
 
 
 async def test_bench_reports_figures_and_matches_the_ground_truth(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,27 @@ def test_two_stores_keep_intake_and_reporting_apart_and_every_service_in_one() -
     assert two["intake"] != two["reporting"]
     assert set(two.values()) == {0, 1}
     assert two["intake"] == 0  # accounts and the benchmark's baseline use the first
+
+
+def test_only_the_stores_holding_reporting_run_as_a_replica_set() -> None:
+    assert stack.replica_set_needed(0, 1)  # one store holds everything
+    assert [stack.replica_set_needed(i, 2) for i in range(2)] == [False, True]
+    assert [stack.replica_set_needed(i, 3) for i in range(3)] == [False, True, False]
+
+
+SESSION_OR_STREAM = re.compile(r"start_session|start_transaction|with_transaction|\.watch\(")
+
+
+def test_no_service_but_reporting_needs_a_replica_set() -> None:
+    # What lets the other stores run standalone: sessions (transactions) and change
+    # streams are refused there. A service that starts using one joins NEEDS_REPLICA_SET.
+    services = Path(__file__).resolve().parents[2] / "services"
+    users = {
+        path.relative_to(services).parts[0]
+        for path in services.rglob("*.py")
+        if SESSION_OR_STREAM.search(path.read_text(encoding="utf-8"))
+    }
+    assert users == set(stack.NEEDS_REPLICA_SET)
 
 
 def state_of(home: str, mongodb_urls: dict[str, str]) -> stack.StackState:

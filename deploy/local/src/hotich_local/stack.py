@@ -63,6 +63,17 @@ store ``i % stores``. With two: intake, dedup, validation | reporting, export (m
 at 30,000 records: 205 records/s end to end, against 194 with intake and reporting
 together)."""
 
+NEEDS_REPLICA_SET = frozenset({"reporting"})
+"""Services whose database needs a replica set (reporting's transactions). A local store
+holding none of them runs standalone (:attr:`~hotich_local.infra.mongo.SecantusServer.
+standalone`): no oplog written on every write. The other services use neither
+transactions nor change streams (a test holds them to it)."""
+
+
+def replica_set_needed(index: int, stores: int) -> bool:
+    """Whether local store ``index`` (0-based) of ``stores`` holds a service needing one."""
+    return any(store_of(service, stores) == index for service in NEEDS_REPLICA_SET)
+
 
 class StackError(RuntimeError):
     """The stack could not be started."""
@@ -422,10 +433,14 @@ async def _start_store(
     port = config.ports["mongodb"]
     if index > 1:
         port = procs.free_port() if config.free_ports else port + index - 1
-    server = mongo.SecantusServer(data / name.replace("store", "secantus"), port=port)
+    server = mongo.SecantusServer(
+        data / name.replace("store", "secantus"),
+        port=port,
+        standalone=not replica_set_needed(index - 1, config.stores),
+    )
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")
-    echo(f"starting SecantusDB on {server.url}")
+    echo(f"starting SecantusDB on {server.url}" + (" (standalone)" if server.standalone else ""))
     pid = pids[name] = server.start(logs / f"{name}.log")
     try:
         await procs.wait_until(

@@ -69,18 +69,24 @@ def local_url(port: int) -> str:
 
 @dataclass
 class SecantusServer(procs.ManagedProcess):
-    """One SecantusDB node: a single-node replica set, so transactions and change streams work.
+    """One SecantusDB node: a single-node replica set (transactions, change streams) by default.
 
     Args:
         data_dir: WiredTiger home, reopened intact on restart; None keeps the data in a
             throwaway temp dir (``--storage-path :memory:``).
         port: Loopback port.
         cache_size: WiredTiger cache cap such as ``"256M"`` (server default: 1G).
+        standalone: Run without the replica-set advertisement (``--standalone``): no
+            transactions and no change streams, and no oplog written either, which
+            takes about 30 % of the store's CPU off every update (measured: 0.68 against
+            0.48 ms per compare-and-set update of a 2 KB document). For the stores whose
+            services need neither.
     """
 
     data_dir: Path | None
     port: int = 27017
     cache_size: str | None = None
+    standalone: bool = False
     kind: str = "secantusdb"
     pid: int | None = field(default=None, init=False)
     log_path: Path | None = field(default=None, init=False)
@@ -106,6 +112,8 @@ class SecantusServer(procs.ManagedProcess):
         ]
         if self.cache_size is not None:
             cmd += ["--cache-size", self.cache_size]
+        if self.standalone:
+            cmd.append("--standalone")
         return cmd
 
     def start(self, log_path: Path | None = None) -> int:
