@@ -30,6 +30,8 @@ def test_only_the_stores_holding_reporting_run_as_a_replica_set() -> None:
     assert stack.replica_set_needed(0, 1)  # one store holds everything
     assert [stack.replica_set_needed(i, 2) for i in range(2)] == [False, True]
     assert [stack.replica_set_needed(i, 3) for i in range(3)] == [False, True, False]
+    # a stack started without reporting (``--only intake``) needs none
+    assert not stack.replica_set_needed(0, 1, {"intake", "validation"})
 
 
 SESSION_OR_STREAM = re.compile(r"start_session|start_transaction|with_transaction|\.watch\(")

@@ -22,7 +22,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,14 +65,20 @@ together)."""
 
 NEEDS_REPLICA_SET = frozenset({"reporting"})
 """Services whose database needs a replica set (reporting's transactions). A local store
-holding none of them runs standalone (:attr:`~hotich_local.infra.mongo.SecantusServer.
-standalone`): no oplog written on every write. The other services use neither
-transactions nor change streams (a test holds them to it)."""
+holding none of the started ones runs standalone (:attr:`~hotich_local.infra.mongo.
+SecantusServer.standalone`): no oplog written on every write. The other services use
+neither transactions nor change streams (a test holds them to it)."""
 
 
-def replica_set_needed(index: int, stores: int) -> bool:
-    """Whether local store ``index`` (0-based) of ``stores`` holds a service needing one."""
-    return any(store_of(service, stores) == index for service in NEEDS_REPLICA_SET)
+def replica_set_needed(index: int, stores: int, started: Iterable[str] = STORE_ORDER) -> bool:
+    """Whether local store ``index`` (0-based) of ``stores`` holds a started service needing one.
+
+    A running stack takes no new services (``up`` answers "already running"), so a store
+    started standalone never meets reporting.
+    """
+    return any(
+        store_of(service, stores) == index for service in NEEDS_REPLICA_SET if service in started
+    )
 
 
 class StackError(RuntimeError):
@@ -436,7 +442,9 @@ async def _start_store(
     server = mongo.SecantusServer(
         data / name.replace("store", "secantus"),
         port=port,
-        standalone=not replica_set_needed(index - 1, config.stores),
+        standalone=not replica_set_needed(
+            index - 1, config.stores, {name for name, _, _ in config.selected()}
+        ),
     )
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")

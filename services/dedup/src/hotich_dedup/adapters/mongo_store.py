@@ -53,16 +53,18 @@ async def _store_errors() -> AsyncIterator[None]:
         raise RetryableError(f"dedup store: {exc!r}") from exc
 
 
-IN_CHUNK = 10
+IN_CHUNK = 20
 """Values per ``$in`` query. Larger lists are split and the queries run concurrently:
 SecantusDB answers one ``$in`` of 2,000 keys in 5 s and 80 chunks of 25 in 0.15 s
 (measured here); MongoDB is indifferent to it. SecantusDB checks every document an
 index lookup finds against each value of the list, each against every element of the
 document's array (blocking keys: 5.5 a record), so the list's length multiplies the
-cost of every candidate: on 54,000 stored profiles, 1,000 records' lookups took 0.81 s
-of the store's CPU in lists of 10 against 0.95-1.01 s in lists of 25 (and 1.0-1.2 s in
-lists of 2, where the queries' own overhead wins). In the whole-backlog run the check
-was a quarter of the store's CPU."""
+cost of every document found, while each query has its own overhead. With each
+profile's keys kept in one query (:func:`pack_groups`), the store's CPU per record
+looked up in waves of 250 (``bench/dedup_lookups.py``, SecantusDB standalone) was, in lists of
+10 / 20 / 40: 0.85-0.94 / 0.76 / 0.85 ms among 246,000 stored profiles and 1.24-1.51 /
+1.30 / 1.75 ms among 1.13 million (the whole backlog's); validation + dedup on 40,000
+items made 659 / 741 / 793 records/s."""
 
 
 async def _find_in(
