@@ -6,7 +6,9 @@ profile of every record dedup would hold, stores all but the last ``--probe`` of
 through :class:`~hotich_dedup.adapters.mongo_store.MongoDedupStore` in a fresh local
 SecantusDB (standalone, as the local stack runs dedup's store beside intake), then looks
 up the last ones' candidates in waves of 250 for each list size, measuring the store
-process's CPU (``/proc``). The whole backlog (``--total 1366849``) takes ~13 minutes
+process's CPU (``/proc``). The probes are not stored first (dedup stores a wave before
+its lookup, and then finds each profile once more, by its own keys): this isolates what
+the list's length costs per document found and per query. The whole backlog (``--total 1366849``) takes ~13 minutes
 and ~2.5 GB here, most of it generating and storing 1.13 million profiles.
 """
 

@@ -30,23 +30,33 @@ def test_only_the_stores_holding_reporting_run_as_a_replica_set() -> None:
     assert stack.replica_set_needed(0, 1)  # one store holds everything
     assert [stack.replica_set_needed(i, 2) for i in range(2)] == [False, True]
     assert [stack.replica_set_needed(i, 3) for i in range(3)] == [False, True, False]
-    # a stack started without reporting (``--only intake``) needs none
-    assert not stack.replica_set_needed(0, 1, {"intake", "validation"})
 
 
-SESSION_OR_STREAM = re.compile(r"start_session|start_transaction|with_transaction|\.watch\(")
+SESSION_OR_STREAM = re.compile(
+    r"start_session|start_transaction|with_transaction|\.watch\(|\$out\b|\$merge\b"
+    r"|read_concern|ReadConcern|causal_consistency|\bsession="
+)
 
 
 def test_no_service_but_reporting_needs_a_replica_set() -> None:
-    # What lets the other stores run standalone: sessions (transactions) and change
-    # streams are refused there. A service that starts using one joins NEEDS_REPLICA_SET.
-    services = Path(__file__).resolve().parents[2] / "services"
+    # What lets the other stores run standalone: sessions (transactions), change streams
+    # and majority or snapshot reads are refused there. A service that starts using one
+    # joins NEEDS_REPLICA_SET; the local commands (deploy/local) use none of them either:
+    # ``hotich reporting`` goes through reporting's own adapters.
+    root = Path(__file__).resolve().parents[2]
+    services = root / "services"
     users = {
         path.relative_to(services).parts[0]
         for path in services.rglob("*.py")
         if SESSION_OR_STREAM.search(path.read_text(encoding="utf-8"))
     }
     assert users == set(stack.NEEDS_REPLICA_SET)
+    local = [
+        path.name
+        for path in (root / "deploy" / "local" / "src").rglob("*.py")
+        if SESSION_OR_STREAM.search(path.read_text(encoding="utf-8"))
+    ]
+    assert local == []
 
 
 def state_of(home: str, mongodb_urls: dict[str, str]) -> stack.StackState:

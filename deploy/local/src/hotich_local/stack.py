@@ -22,7 +22,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,21 +64,21 @@ at 30,000 records: 205 records/s end to end, against 194 with intake and reporti
 together)."""
 
 NEEDS_REPLICA_SET = frozenset({"reporting"})
-"""Services whose database needs a replica set (reporting's transactions). A local store
-holding none of the started ones runs standalone (:attr:`~hotich_local.infra.mongo.
-SecantusServer.standalone`): no oplog written on every write. The other services use
-neither transactions nor change streams (a test holds them to it)."""
+"""Services whose database needs a replica set (reporting's transactions, which its
+``hotich reporting`` commands open too). A local store that would hold none of their
+databases runs standalone (:attr:`~hotich_local.infra.mongo.SecantusServer.standalone`):
+no oplog written on every write. The other services and commands use neither
+transactions nor change streams (a test holds them to it)."""
 
 
-def replica_set_needed(index: int, stores: int, started: Iterable[str] = STORE_ORDER) -> bool:
-    """Whether local store ``index`` (0-based) of ``stores`` holds a started service needing one.
+def replica_set_needed(index: int, stores: int) -> bool:
+    """Whether local store ``index`` (0-based) of ``stores`` holds a database needing one.
 
-    A running stack takes no new services (``up`` answers "already running"), so a store
-    started standalone never meets reporting.
+    By placement, not by the services started: a stack started without reporting
+    (``--only``) still maps reporting's database to its store, where ``hotich
+    reporting`` commands open transactions.
     """
-    return any(
-        store_of(service, stores) == index for service in NEEDS_REPLICA_SET if service in started
-    )
+    return any(store_of(service, stores) == index for service in NEEDS_REPLICA_SET)
 
 
 class StackError(RuntimeError):
@@ -442,9 +442,7 @@ async def _start_store(
     server = mongo.SecantusServer(
         data / name.replace("store", "secantus"),
         port=port,
-        standalone=not replica_set_needed(
-            index - 1, config.stores, {name for name, _, _ in config.selected()}
-        ),
+        standalone=not replica_set_needed(index - 1, config.stores),
     )
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")
