@@ -517,9 +517,17 @@ class MongoAuditLog:
         self._c = db["audit"]
 
     async def append(self, entries: Sequence[AuditEntry]) -> None:
-        """Insert the entries."""
-        if entries:
+        """Insert the entries.
+
+        Raises:
+            RetryableError: the store did not answer.
+        """
+        if not entries:
+            return
+        try:
             await self._c.insert_many([dict(e.__dict__) for e in entries], ordered=False)
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: audit trail: {exc!r}") from exc
 
     async def query(
         self, *, actor: str | None, action: str | None, since: datetime | None, limit: int

@@ -8,8 +8,9 @@ from fastapi.exceptions import RequestValidationError
 from hotich_intake import bootstrap
 from hotich_intake.config import IntakeSettings
 from hotich_intake.entrypoints.api import router
-from hotich_intake.entrypoints.errors import validation_error_handler
+from hotich_intake.entrypoints.errors import unavailable_handler, validation_error_handler
 from hotich_runtime.app import run, service_app
+from hotich_runtime.errors import RetryableError
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -24,6 +25,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Entry of civil status records (nhập dữ liệu hộ tịch).",
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(RetryableError, unavailable_handler)
     return app
 
 

@@ -67,3 +67,17 @@ def problem(status: int, message_vi: str, message_en: str, **headers: str) -> JS
         headers=headers or None,
         content={"message_vi": message_vi, "message_en": message_en},
     )
+
+
+async def unavailable_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    """503 with Retry-After for a store or broker that did not answer, wherever it surfaced.
+
+    The endpoints answer their own 503s; this catches the rest (an audit row that could
+    not be written, say) so that an outage is never a 500.
+    """
+    return problem(
+        503,
+        "Hệ thống tạm thời không xử lý được yêu cầu, vui lòng gửi lại sau.",
+        "Temporarily unable to handle the request; retry later.",
+        **{"Retry-After": "5"},
+    )
