@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 import uuid
@@ -25,6 +24,7 @@ from pathlib import Path
 from hotich_dedup.adapters import mongo_store
 from hotich_dedup.domain.model import RecordState
 from hotich_dedup.domain.profile import MatchProfile, build_profile
+from hotich_local.bench import cpu_seconds
 from hotich_local.infra.mongo import SecantusServer
 from hotich_local.infra.procs import free_port
 from hotich_local.synth.events import dedup_inputs
@@ -34,8 +34,7 @@ WAVE = 250
 
 
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid) or 0.0
 
 
 def _profiles(total: int, seed: int) -> list[MatchProfile]:
