@@ -141,7 +141,7 @@ async def test_a_wave_lookup_returns_each_profile_once(
         for e in events
     ]
     keys = [k for p in profiles if p is not None for k in p.blocking_keys]
-    assert len(profiles) == 40
+    assert all(p is not None for p in profiles)  # births: every one has a profile
     assert len(keys) == len(set(keys))
     assert len(keys) > 5 * 40  # several queries' worth of keys
     listener = _LookupReplies()
