@@ -1,3 +1,4 @@
+import copy
 from typing import Any
 
 from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
@@ -65,6 +66,58 @@ async def test_twins_or_namesakes_with_other_parents_are_not_suspected() -> None
     namesake = validated(birth(entry_number="3", mother="Lê Thị Hoa", father="Phạm Văn Đông"))
     out = await run(store, child, sibling, namesake)
     assert all(o.payload.status == RecordStatus.ACCEPTED for o in out)
+
+
+async def test_namesakes_born_the_same_day_with_no_parent_on_both_sides_are_not_suspected() -> None:
+    # Child's name, sex, birth date and place agree: 16 points, but that is all namesakes
+    # born the same day share when no parent is named on both sides (an abandoned child,
+    # a father-only against a mother-only entry): found at 300,000 generated records.
+    store = InMemoryDedupStore()
+    both = validated(birth(entry_number="1"))
+    foundling = validated(birth(entry_number="2", mother=None, father=None))
+    mother_only = validated(birth(entry_number="3", father=None))
+    father_only = validated(birth(entry_number="4", mother=None))
+    out = await run(store, foundling, father_only, mother_only)
+    assert [o.payload.status for o in out] == [RecordStatus.ACCEPTED] * 3
+    # A parent named on both sides tells them apart, and here agrees: a duplicate.
+    [again] = await run(store, both)
+    assert again.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert {c.record_id for c in again.payload.candidates} == {
+        mother_only.record_id,
+        father_only.record_id,
+    }
+
+
+async def test_a_parents_other_identity_number_counts_against() -> None:
+    # Same child, same father's name, the mother's name and number differ: 8 + 7 + 0.5
+    # (child) + 5 + 1 (father) - 6 + 1 (mother's name, year) = 16.5 points before the
+    # numbers; the mothers' different numbers of the same kind take 4 away: 12.5.
+    store = InMemoryDedupStore()
+    first = validated(birth(entry_number="1", mother="Nguyễn Thị Thúy"))
+    details = {**example_details(RecordType.BIRTH)}
+    other = copy.deepcopy(details)
+    other["mother"]["full_name"] = "Lê Thị Lan"
+    other["mother"]["identity_number"] = "290899999"
+    other["child"]["full_name"] = "Trần Minh Khôi"
+    other["child"]["date_of_birth"] = "2010-02-27"
+    other["father"]["full_name"] = "Trần Văn Hùng"
+    second = validated(
+        RECORD_ADAPTER.validate_python(
+            example_record(RecordType.BIRTH, details=other, entry_number="2")
+        )
+    )
+    same_number = copy.deepcopy(other)
+    same_number["mother"]["identity_number"] = details["mother"]["identity_number"]
+    third = validated(
+        RECORD_ADAPTER.validate_python(
+            example_record(RecordType.BIRTH, details=same_number, entry_number="3")
+        )
+    )
+    out = await run(store, first, second)
+    assert [o.payload.status for o in out] == [RecordStatus.ACCEPTED, RecordStatus.ACCEPTED]
+    # With the mother's number the same (+5 instead of -4), the same pair is suspected.
+    [_, last] = await run(InMemoryDedupStore(), first, third)
+    assert last.payload.status == RecordStatus.DUPLICATE_SUSPECTED
 
 
 async def test_marriages_and_deaths_are_matched_too() -> None:

@@ -816,10 +816,9 @@ def _identifiable(details: dict[str, Any], record_type: str) -> bool:
 
     A birth with neither parent recorded (``neither_parent_known``, abandoned child)
     carries only the child's name, sex, birth date and place of birth: what namesakes
-    share. Dedup's rules (services/dedup README, "Scoring") give such a pair at most
-    8 + 7 + 0.5 + 0.5 = 16 points, 11 with the year-only date old registers give,
-    13.5 with a middle name left out: below the threshold of 14 by design, so the
-    copy would be accepted and a ``duplicate_suspected`` label would be wrong. Every
+    share. Dedup's rules (services/dedup README, "Scoring") never match two births with
+    no parent named on both sides, whatever their points (up to 8 + 7 + 0.5 + 0.5 = 16),
+    so the copy would be accepted and a ``duplicate_suspected`` label would be wrong. Every
     other duplicable entry keeps at least 14 points under any one variant: a parent's
     name (+5) and birth year (+1) for births; the residence (+2) and the date of death
     (month at least, +4) for deaths; the other spouse's name (+8) for marriages.

@@ -66,6 +66,9 @@ class MatchRules:
     sex_disagree: float = -4.0
     identity_agree: float = 10.0
     identity_disagree: float = -8.0
+    related_identity_disagree: float = -4.0
+    """A related person's identity numbers of the same kind differing (agreeing: half of
+    :attr:`identity_agree`)."""
     place_agree: float = 0.5
     residence_agree: float = 2.0
     """A subject's place of residence agreeing (token set ratio >= 90); never negative:
@@ -147,6 +150,7 @@ def compare(a: MatchProfile, b: MatchProfile, rules: MatchRules = DEFAULT_RULES)
                 matched.append(f"{path}.date_of_birth")
         points += _person_extras(person, other, path, rules, matched)
     b_related = {p.role: p for p in b.related}
+    parent_compared = False
     for person in a.related:
         other = b_related.get(person.role)
         if other is None:
@@ -154,6 +158,7 @@ def compare(a: MatchProfile, b: MatchProfile, rules: MatchRules = DEFAULT_RULES)
         path = f"details.{person.role}"
         form, other_form = person.form, other.form
         if form is not None and other_form is not None:
+            parent_compared = True
             gained = _tiers(
                 name_similarity(form, other_form), rules.related_points, rules.related_disagree
             )
@@ -167,9 +172,12 @@ def compare(a: MatchProfile, b: MatchProfile, rules: MatchRules = DEFAULT_RULES)
                 matched.append(f"{path}.date_of_birth")
             else:
                 points += rules.related_birth_near if gap == 1 else rules.related_birth_far
-        if person.identity is not None and person.identity == other.identity:
-            points += rules.identity_agree / 2
-            matched.append(f"{path}.identity_number")
+        if person.identity is not None and other.identity is not None:
+            if person.identity == other.identity:
+                points += rules.identity_agree / 2
+                matched.append(f"{path}.identity_number")
+            elif _same_kind(person.identity, other.identity):
+                points += rules.related_identity_disagree
     if a.event_date is not None and b.event_date is not None:
         gained = _date_points(a.event_date, b.event_date, rules)
         points += gained
@@ -178,10 +186,13 @@ def compare(a: MatchProfile, b: MatchProfile, rules: MatchRules = DEFAULT_RULES)
     if a.place_code is not None and a.place_code == b.place_code:
         points += rules.place_agree
         matched.append("details.place_of_birth_unit_code")
+    # Two births with no parent named on both sides share only what namesakes born the
+    # same day share (the child's name, sex, birth date, place): not told apart.
+    told_apart = a.record_type != "birth" or parent_compared
     return Comparison(
         points=points,
         score=rules.score(points),
-        is_match=points >= rules.threshold,
+        is_match=told_apart and points >= rules.threshold,
         matched_fields=tuple(matched),
     )
 
@@ -212,10 +223,14 @@ def _person_extras(
         else:
             points += rules.sex_disagree
     if person.identity is not None and other.identity is not None:
-        kind, other_kind = person.identity.split(":", 1)[0], other.identity.split(":", 1)[0]
         if person.identity == other.identity:
             points += rules.identity_agree
             matched.append(f"{path}.identity_number")
-        elif kind == other_kind:
+        elif _same_kind(person.identity, other.identity):
             points += rules.identity_disagree
     return points
+
+
+def _same_kind(identity: str, other: str) -> bool:
+    """Whether two identity keys (``kind:number``) are numbers of the same document kind."""
+    return identity.split(":", 1)[0] == other.split(":", 1)[0]
