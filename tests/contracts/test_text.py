@@ -92,6 +92,26 @@ def test_normalize_name_folds_case_whitespace_and_unicode_form() -> None:
     assert normalize_name("ĐẶNG") == "đặng"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nguyễn Thị  Hoà\tThuỷ",
+        unicodedata.normalize("NFD", "Trần Khoẻ  Đặng"),
+        "hoa \u0300 loose mark after a space",  # a combining mark that starts a word
+        "\u0301leading mark",
+        "Ðoàn-Thị/Hòan 01/2010 , 015",
+        "Müller Hoà\u0323",
+        "",
+        "   ",
+    ],
+)
+def test_normalize_name_word_by_word_equals_the_whole_text_at_once(text: str) -> None:
+    # normalize_name canonicalizes (and caches) each word apart; a space ends a syllable
+    # and NFC never composes across one, so the result is that of the whole text.
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    assert normalize_name(text) == canonicalize_tone_marks(collapse_whitespace(folded))
+
+
 def test_normalize_name_keeps_diacritics() -> None:
     assert normalize_name("Hòa") != normalize_name("Hoa")
     assert normalize_name("Huỳnh") != normalize_name("Hoàng")

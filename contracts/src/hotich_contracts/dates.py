@@ -66,11 +66,12 @@ class PartialDate:
             without a month).
     """
 
-    __slots__ = ("_day", "_month", "_year")
+    __slots__ = ("_day", "_month", "_text", "_year")
 
     _year: int
     _month: int | None
     _day: int | None
+    _text: str
 
     def __init__(self, year: int, month: int | None = None, day: int | None = None) -> None:
         if not 1 <= year <= 9999:
@@ -87,6 +88,13 @@ class PartialDate:
         object.__setattr__(self, "_year", year)
         object.__setattr__(self, "_month", month)
         object.__setattr__(self, "_day", day)
+        # Written once: every dump of a record (event, store, view, hash) asks for it.
+        text = f"{year:04d}"
+        if month is not None:
+            text += f"-{month:02d}"
+        if day is not None:
+            text += f"-{day:02d}"
+        object.__setattr__(self, "_text", text)
 
     # -- construction -------------------------------------------------------------------
 
@@ -224,12 +232,7 @@ class PartialDate:
         return self._key() >= other._key()
 
     def __str__(self) -> str:
-        text = f"{self._year:04d}"
-        if self._month is not None:
-            text += f"-{self._month:02d}"
-        if self._day is not None:
-            text += f"-{self._day:02d}"
-        return text
+        return self._text
 
     def __repr__(self) -> str:
         return f"PartialDate({str(self)!r})"

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from hotich_contracts.topics import dlq
 from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_runtime import pipelined
-from hotich_runtime.errors import RetryableError
+from hotich_runtime.errors import PermanentError, RetryableError
 from hotich_runtime.kafka import BatchSubscription, EventPublisher, pipelined_consumer
 from hotich_runtime.pipelined import PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
@@ -53,7 +53,12 @@ class Topic:
         await self.producer.flush()
 
     def consumer(  # type: ignore[no-untyped-def]
-        self, handle, *, retry_for_seconds: float = 60.0, max_records: int = 200
+        self,
+        handle,
+        *,
+        retry_for_seconds: float = 60.0,
+        max_records: int = 200,
+        keep_values: bool = True,
     ) -> PipelinedConsumer[Ping]:
         settings = ServiceSettings(
             kafka_bootstrap=self.bootstrap,
@@ -67,6 +72,7 @@ class Topic:
             handle=handle,
             retry_for_seconds=retry_for_seconds,
             pipelined=True,
+            keep_values=keep_values,
         )
         return pipelined_consumer(
             subscription, self.publisher, settings, client_id=f"test-{uuid.uuid4().hex[:6]}"
@@ -322,6 +328,37 @@ async def test_a_dead_letter_that_cannot_be_written_holds_the_batch_back(topic: 
         await consumer.stop()
     assert refusals == 2
     assert [letter["error_type"] for letter in await topic.dead_letters()] == ["ValidationError"]
+
+
+async def test_without_values_a_poison_letter_names_its_message_and_bad_bytes_keep_theirs(
+    topic: Topic,
+) -> None:
+    # keep_values=False (reporting): a decoded message's value is dropped at once, so a
+    # PermanentError's letter has the message's coordinates and an empty value, while an
+    # undecodable message, never decoded, is dead-lettered with its bytes.
+    async def handle(events: Sequence[Ping]) -> None:
+        if any(e.n == 13 for e in events):
+            raise PermanentError("13 is refused")
+        topic.handled.extend(e.n for e in events)
+
+    consumer = topic.consumer(handle, keep_values=False)
+    await topic.send(range(100))
+    await topic.producer.send(topic.name, b"{not json", key=b"bad")
+    await topic.producer.flush()
+    await consumer.start()
+    try:
+        wanted = [n for n in range(100) if n != 13]
+        await until(lambda: set(topic.handled) >= set(wanted), within=60, what="all handled")
+        await until(topic.committed_to_the_end, within=30, what="offsets committed")
+    finally:
+        await consumer.stop()
+    assert 13 not in topic.handled
+    letters = {letter["error_type"]: letter for letter in await topic.dead_letters()}
+    assert set(letters) == {"PermanentError", "ValidationError"}
+    assert letters["PermanentError"]["key"] == "13"
+    assert letters["PermanentError"]["value"] == ""
+    assert isinstance(letters["PermanentError"]["offset"], int)
+    assert letters["ValidationError"]["value"] == "{not json"
 
 
 async def test_a_rebalance_cancels_a_batch_stuck_past_the_grace_and_the_new_owner_handles_it(

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -66,6 +67,15 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         linger_ms=2,
         logger=logging.getLogger(f"faststream.{client_id}"),
     )
+
+
+_PARTITIONER = DefaultPartitioner()
+_HEADERS = [("content-type", b"application/json")]
+
+
+def _append(batch: Any, key: bytes, value: bytes) -> bool:
+    """Add one message to a producer batch; False when the batch is full."""
+    return batch.append(timestamp=None, key=key, value=value, headers=_HEADERS) is not None
 
 
 def _key_of(event: EventBase) -> bytes:
@@ -109,22 +119,42 @@ class EventPublisher:
         if not events:
             return
         try:
-            futures = [
-                await self._producer.send(
-                    topic,
-                    event.model_dump_json().encode(),
-                    key=_key_of(event),
-                    headers=[("content-type", b"application/json")],
-                )
-                for event in events
-            ]
-            await asyncio.gather(*futures)
+            await asyncio.gather(*await self._send_batches(topic, events))
         except (KafkaError, TimeoutError) as exc:
             raise RetryableError(f"Kafka did not acknowledge {topic}: {exc!r}") from exc
         metrics.EVENTS_PUBLISHED.labels(topic).inc(len(events))
         for event in events:
             for reason in getattr(getattr(event, "payload", None), "reasons", None) or ():
                 metrics.REASONS.labels(topic, str(getattr(reason, "code", "unknown"))).inc()
+
+    async def _send_batches(
+        self, topic: str, events: Sequence[EventBase]
+    ) -> list[asyncio.Future[Any]]:
+        """Queue the events in one batch per partition (more when one fills up).
+
+        The partition is the one ``send`` would choose (the default partitioner on the
+        record id key), so a record's events stay in order on one partition whichever
+        way they were sent. A batch has one future, where ``send`` makes one per message
+        and resolves each when the batch is acknowledged: that was a tenth of intake's
+        CPU on batch entry.
+        """
+        partitions = list(await self._producer.partitions_for(topic))
+        open_batches: dict[int, Any] = {}
+        futures: list[asyncio.Future[Any]] = []
+        for event in events:
+            key, value = _key_of(event), event.model_dump_json().encode()
+            partition = _PARTITIONER(key, partitions, partitions)
+            batch = open_batches.get(partition)
+            if batch is not None and _append(batch, key, value):
+                continue
+            if batch is not None:  # full: send it, start another
+                futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+            batch = open_batches[partition] = self._producer.create_batch()
+            if not _append(batch, key, value):  # an empty batch takes any one message
+                raise RetryableError(f"{topic}: a message of {len(value)} bytes fits no batch")
+        for partition, batch in open_batches.items():
+            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+        return futures
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Publish already-serialized bytes (dead letters, replays) and wait for the ack."""
@@ -162,6 +192,12 @@ class BatchSubscription(Generic[E]):
     align_ms: int | None = None
     """Pipelined only: read the partitions behind in step by message timestamp, none more
     than this many milliseconds ahead of the oldest one still behind (None: off)."""
+    keep_values: bool = True
+    """Pipelined only: False drops each message's value once it is decoded, so a large
+    batch in memory holds the decoded events only (about 1.5 KB less per event). A
+    message that a :class:`PermanentError` sets aside is then dead-lettered with its
+    topic, partition, offset and key but an empty value (it stays in the topic until the
+    topic's retention ends); an undecodable message keeps its value."""
 
 
 def _decoder(subscription: BatchSubscription[E]) -> Callable[[bytes], E]:
@@ -287,6 +323,7 @@ def pipelined_consumer(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         client_id=client_id,
         align_ms=subscription.align_ms,
+        keep_values=subscription.keep_values,
     )
 
 

@@ -143,7 +143,9 @@ class PipelinedConsumer(Generic[E]):
     ``decode`` turns a message value into an event (raising ``ValidationError`` for one
     that cannot be); ``deliver`` handles a batch of (message, event) pairs and raises
     only after its own retries (what :func:`hotich_runtime.kafka.subscribe` builds);
-    ``dead_letter`` sets an undecodable message aside.
+    ``dead_letter`` sets an undecodable message aside. With ``keep_values`` False, a
+    message's value is dropped once decoded (a batch then holds the events, not the
+    bytes they came from); see :attr:`~hotich_runtime.kafka.BatchSubscription.keep_values`.
     """
 
     def __init__(
@@ -159,8 +161,10 @@ class PipelinedConsumer(Generic[E]):
         session_timeout_ms: int,
         client_id: str,
         align_ms: int | None = None,
+        keep_values: bool = True,
     ) -> None:
         self._topics = list(topics)
+        self._keep_values = keep_values
         self._group = group_id
         self._decode = decode
         self._deliver = deliver
@@ -312,6 +316,9 @@ class PipelinedConsumer(Generic[E]):
                     batch.pairs.append((record, self._decode(record.value or b"")))
                 except ValidationError as exc:
                     batch.undecodable.append((record, exc))
+                    continue
+                if not self._keep_values:
+                    record.value = None
         self._next = batch
         self._gathered.set()
         # Let a waiting handler take it and send its first store request before this

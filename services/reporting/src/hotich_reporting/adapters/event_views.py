@@ -54,9 +54,10 @@ class _Facts(_Slim):
         return RecordFacts(self.record_type, key, entry_key(entry) if entry else None)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _book_key(authority: str | None, storing: str, record_type: str, number: str) -> str | None:
-    # A book's events come by the hundred: its key is computed once.
+    # A book's events come by the hundred, close together: its key is computed once
+    # while they come (15,000 books at 100,000 records: a larger cache only grows).
     book = number.strip()
     return book_key(book_unit(authority, storing), record_type, book) if book else None
 

@@ -84,7 +84,7 @@ _CHUNK = 2000
 _READ_CHUNK = 50
 _LOAD_BATCH = 5000
 _READ_CONCURRENCY = 4
-DEFAULT_CACHED_STATES = 100_000
+DEFAULT_CACHED_STATES = 20_000
 """Record states kept in memory by default (see :mod:`.state_cache`)."""
 _META = "projection"
 _MEMBER_PARTS = 64
