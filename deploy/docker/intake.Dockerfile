@@ -46,6 +46,7 @@ RUN groupadd --system --gid 10001 hotich \
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOTICH_INTAKE_HTTP_HOST=0.0.0.0 \
     HOTICH_INTAKE_HTTP_PORT=8000

@@ -37,6 +37,7 @@ COPY deploy/topics.yaml /app/deploy/topics.yaml
 COPY deploy/kafka/pom.xml /app/deploy/kafka/pom.xml
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOTICH_DEPLOY_DIR=/app/deploy \
     HOTICH_HOME=/var/lib/hotich

@@ -65,7 +65,7 @@ CONSUMED = {
 KEDA_SCALED = ("validation", "dedup", "export", "reporting")
 SECRET_NAME = "hotich-secrets"
 SECRET_LIKE = re.compile(r"SECRET|PASSWORD|API_KEY|ADMIN_KEY|TOKEN", re.IGNORECASE)
-GENERIC_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PATH"}
+GENERIC_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PATH", "MALLOC_ARENA_MAX"}
 TOOLS_ENV = {"HOTICH_DEPLOY_DIR", "HOTICH_HOME"}
 """Read by the ``hotich`` command line of the tools image (hotich_local)."""
 
