@@ -12,7 +12,6 @@ from typing import Any
 
 from hotich_contracts import topics
 from hotich_contracts.envelope import RecordEventBase
-from hotich_contracts.events import RecordDeduplicated, RecordExported, RecordValidated
 from hotich_contracts.units import UnitRegistry, default_registry
 from hotich_intake.adapters.mongo_store import (
     MongoAccountStore,
@@ -23,7 +22,7 @@ from hotich_intake.adapters.mongo_store import (
 )
 from hotich_intake.config import DEV_SECRET, IntakeSettings
 from hotich_intake.domain.limits import TokenBucket
-from hotich_intake.domain.model import Account
+from hotich_intake.domain.model import Account, Outcome
 from hotich_intake.service_layer.ports import AuditEntry
 from hotich_intake.service_layer.records import (
     Entry,
@@ -114,23 +113,23 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay_forever(deps))
 
-    async def apply_views(batches: list[Sequence[RecordEventBase]]) -> list[None]:
-        await apply_outcomes(record_store, [event for batch in batches for event in batch])
-        return [None] * len(batches)
+    async def apply_views(events: Sequence[RecordEventBase]) -> None:
+        await apply_outcomes(record_store, events)
 
-    # The three outcome topics' batches that arrive while one is applied are applied
-    # together: a record's validated, deduplicated and exported events, often read close
-    # together, then cost one read and one write of its view instead of three.
-    views: Coalescer[Sequence[RecordEventBase], None] = Coalescer(
-        apply_views, max_items=8, name="intake_status_view"
-    )
-    runtime.state["views"] = views
+    # One group member reads the three outcome topics in step by message time (the
+    # pipelined consumer, as reporting's): a record's deduplicated and exported events,
+    # moments apart, mostly come in one batch and cost one read and one write of its
+    # view instead of two. Decoded to the view's Outcome, not the contract's models.
     return [
-        BatchSubscription(topic=topic, group_id=settings.group_id, model=model, handle=views.submit)
-        for topic, model in (
-            (topics.RECORD_VALIDATED, RecordValidated),
-            (topics.RECORD_DEDUPLICATED, RecordDeduplicated),
-            (topics.RECORD_EXPORTED, RecordExported),
+        BatchSubscription(
+            topic=topics.RECORD_VALIDATED,
+            also=(topics.RECORD_DEDUPLICATED, topics.RECORD_EXPORTED),
+            group_id=settings.group_id,
+            model=Outcome,
+            handle=apply_views,
+            pipelined=True,
+            align_ms=settings.consumer_align_ms or None,
+            keep_values=False,  # the view raises no PermanentError
         )
     ]
 
@@ -139,7 +138,6 @@ async def teardown(runtime: Runtime) -> None:
     """Finish what was submitted, then stop the outbox relay."""
     deps: IntakeDeps = runtime.state["deps"]
     for coalescer in (
-        runtime.state["views"],
         deps.entries,
         deps.account_lookups,
         deps.audit_entries,

@@ -20,6 +20,19 @@ class IntakeSettings(ServiceSettings):
     mongodb_database: str = "hotich_intake"
     http_port: int = 8000
     group_id: str = "hotich-intake-status"
+    consumer_max_records: int = Field(
+        default=5000,
+        ge=1,
+        description="Most outcome events in one batch of the status view (the three topics "
+        "together): a batch is whatever arrived while the last one was written, up to this.",
+    )
+    consumer_align_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="Read the outcome topics' backlog in step by message time, no partition "
+        "more than this many milliseconds ahead of the oldest one behind, so that a "
+        "record's events are applied together (0: off).",
+    )
     jwt_secret: str = Field(
         default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", DEV_SECRET),
         description="Signs bearer tokens; shared with reporting (HOTICH_JWT_SECRET).",
