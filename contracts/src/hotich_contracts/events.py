@@ -8,7 +8,7 @@ ever reads another service's store.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -235,5 +235,12 @@ def resolves_suspicion(event: EventBase) -> bool:
     ``duplicate_suspected`` of the same record version (and never over a later stage).
     It is published with the record id as key, so it follows the suspicion in its
     partition.
+
+    Decided by the event type and the payload's ``review``, not by the class: a
+    consumer's narrower read model of the same event (intake's ``Outcome``) qualifies too.
     """
-    return isinstance(event, RecordDeduplicated) and event.payload.review is not None
+    payload: Any = getattr(event, "payload", None)
+    return (
+        getattr(event, "event_type", None) == "record.deduplicated"
+        and getattr(payload, "review", None) is not None
+    )

@@ -434,24 +434,9 @@ def _supersedes(event: RecordEventBase, status: str, version: int, rank: int) ->
         return event.record_version > version
     if rank_of_event != rank:
         return rank_of_event > rank
-    if _resolves_suspicion(event):
+    if resolves_suspicion(event):
         return status == RecordStatus.DUPLICATE_SUSPECTED.value
     return _replaces_failure(str(payload.status), status, rank)
-
-
-def _resolves_suspicion(event: RecordEventBase) -> bool:
-    """Whether ``event`` resolves a suspected duplicate (a contract event or an Outcome).
-
-    :func:`~hotich_contracts.events.resolves_suspicion` knows the contract's
-    ``RecordDeduplicated`` only; the view decodes to :class:`~hotich_intake.domain.model.Outcome`.
-    """
-    if resolves_suspicion(event):
-        return True
-    payload: Any = getattr(event, "payload", None)
-    return (
-        getattr(event, "event_type", "") == "record.deduplicated"
-        and getattr(payload, "review", None) is not None
-    )
 
 
 def _replaces_failure(new_status: str, status: str, rank: int) -> bool:
