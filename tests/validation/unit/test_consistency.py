@@ -300,6 +300,40 @@ def test_nobody_is_older_than_the_maximum(registry: UnitRegistry) -> None:
     assert check(registry, RecordType.DEATH, details=data) == []
 
 
+def test_the_deceased_is_aged_at_death_not_at_a_late_registration(
+    registry: UnitRegistry,
+) -> None:
+    # A death of 1974 registered again in 2014: 94 at death, "133" at registration.
+    data = example_details(RecordType.DEATH)
+    data["deceased"]["date_of_birth"] = "1880"
+    data["date_of_death"] = "1974-12-02"
+    late = {"registration_date": "2014-10-15", "registration_kind": "re_registration"}
+    assert check(registry, RecordType.DEATH, details=data, **late) == []
+    # Over the maximum at death: still an error, said "at death".
+    data["deceased"]["date_of_birth"] = "1840"
+    reasons = check(registry, RecordType.DEATH, details=data, **late)
+    assert found(reasons) == [("implausible_age", "details.deceased.date_of_birth", "error")]
+    assert "133 at death" in reasons[0].detail_en
+    assert "133 tuổi khi chết" in reasons[0].detail_vi
+    # No date of death: aged at registration, as before.
+    data["deceased"]["date_of_birth"] = "1880"
+    del data["date_of_death"]
+    reasons = check(registry, RecordType.DEATH, details=data, **late)
+    assert found(reasons) == [("implausible_age", "details.deceased.date_of_birth", "error")]
+    assert "133 at registration" in reasons[0].detail_en
+
+
+def test_parents_are_aged_at_the_birth(registry: UnitRegistry) -> None:
+    data = example_details(RecordType.BIRTH)
+    data["child"]["date_of_birth"] = "1930-05-01"
+    data["mother"]["date_of_birth"] = "1900"
+    late = {"registration_date": "2030-01-02", "registration_kind": "re_registration"}
+    # 130 at registration, 29 or 30 at the birth; entered in 2030 so the date is not future.
+    assert (
+        check(registry, RecordType.BIRTH, details=data, entered_on=date(2030, 6, 1), **late) == []
+    )
+
+
 # -- identity numbers ----------------------------------------------------------------
 
 

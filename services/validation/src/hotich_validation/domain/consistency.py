@@ -13,7 +13,9 @@ What is checked (every failure is reported, none stops the others):
   a decision, the original registration) is dated after it (``inconsistent_dates``);
 * the deceased did not die before being born (``inconsistent_dates``);
 * ages: nobody is older than :attr:`ConsistencyRules.max_age_years` at registration
-  (error); spouses below :attr:`ConsistencyRules.impossible_marriage_age` at the
+  (error), or, where the record is about an earlier event, at that event
+  (:data:`AGE_AT_EVENT`: the deceased at death, the parents at the child's birth), so a
+  death re-registered decades later is not refused for the deceased's "age" today; spouses below :attr:`ConsistencyRules.impossible_marriage_age` at the
   marriage (error) or below the legal age of the era (warning) (``implausible_age``);
 * identity numbers: a CCCD has 12 digits; a 12-digit number's province prefix is a real
   province code, its century/sex digit agrees with the person's sex and century of
@@ -56,6 +58,7 @@ from hotich_validation.domain.phases import RuleReason
 __all__ = [
     "CCCD_PROVINCE_CODES",
     "DEFAULT_RULES",
+    "AGE_AT_EVENT",
     "EARLIER_ACT_DATES",
     "MARRIAGE_AGE_ERAS",
     "UNIT_CODE_FIELDS",
@@ -279,6 +282,20 @@ EARLIER_ACT_DATES: Final[dict[str, tuple[tuple[str, str, str], ...]]] = {
 """Dates of the event or of earlier acts a record refers to, by record type: none may be
 after the registration date. (Persons' dates of birth are checked for every type.)"""
 
+AGE_AT_EVENT: Final[dict[str, dict[str, tuple[str, str, str]]]] = {
+    RecordType.DEATH.value: {
+        "details.deceased": ("details.date_of_death", "khi chết", "at death"),
+    },
+    RecordType.BIRTH.value: {
+        "details.mother": ("details.child.date_of_birth", "khi sinh con", "at the child's birth"),
+        "details.father": ("details.child.date_of_birth", "khi sinh con", "at the child's birth"),
+    },
+}
+"""Per record type: the persons whose age is checked at an earlier event rather than at
+registration (person path -> path of the event's date, Vietnamese and English "when").
+A late or repeated registration (đăng ký lại, đăng ký khai tử quá hạn) may come decades
+after the event; the persons it is about were not alive, or not that old, then."""
+
 _EARLIER_UNIT: Final = ("cơ quan đã đăng ký trước đó", "unit of the earlier registration")
 
 UNIT_CODE_FIELDS: Final[dict[str, tuple[tuple[str, str, str, str], ...]]] = {
@@ -480,7 +497,7 @@ def check_consistency(
         person = value_at(record, segments)
         if not isinstance(person, Person):
             continue
-        reasons.extend(_check_person(person, path, registered, rules))
+        reasons.extend(_check_person(person, path, registered, rules, _age_at(record, path)))
         if person.identity_number is not None:
             allowed = sexes_allowed if (sexes_allowed and path == "details.subject") else None
             reasons.extend(check_identity_number(person, path, rules, sexes=allowed))
@@ -493,8 +510,24 @@ def check_consistency(
     return reasons
 
 
+def _age_at(record: RecordBase, path: str) -> tuple[date, str, str] | None:
+    """The earlier event a person's age is checked at (its earliest day), if dated."""
+    event = AGE_AT_EVENT.get(record.record_type.value, {}).get(path)
+    if event is None:
+        return None
+    date_path, when_vi, when_en = event
+    when = _as_partial(value_at(record, tuple(date_path.split("."))))
+    if when is None:
+        return None
+    return when.earliest(), when_vi, when_en
+
+
 def _check_person(
-    person: Person, path: str, registered: date, rules: ConsistencyRules
+    person: Person,
+    path: str,
+    registered: date,
+    rules: ConsistencyRules,
+    event: tuple[date, str, str] | None = None,
 ) -> list[RuleReason]:
     born = person.date_of_birth
     if born is not None:
@@ -509,21 +542,32 @@ def _check_person(
                     f"date {_vn(registered)}.",
                 )
             ]
-        youngest = _full_years(born.latest(), registered)
+        # At the earlier event when it is dated and after the birth (a death dated before
+        # the birth is reported by the date checks), else at registration.
+        on, when_vi, when_en = (
+            event
+            if event is not None and born.latest() <= event[0] <= registered
+            else (registered, "vào ngày đăng ký", "at registration")
+        )
+        youngest = _full_years(born.latest(), on)
         if youngest > rules.max_age_years:
-            return [_too_old(path, "date_of_birth", youngest, rules)]
+            return [_too_old(path, "date_of_birth", youngest, rules, when_vi, when_en)]
     elif person.age is not None and person.age > rules.max_age_years:
-        return [_too_old(path, "age", person.age, rules)]
+        return [_too_old(path, "age", person.age, rules, "", "")]
     return []
 
 
-def _too_old(path: str, name: str, age: int, rules: ConsistencyRules) -> RuleReason:
+def _too_old(
+    path: str, name: str, age: int, rules: ConsistencyRules, when_vi: str, when_en: str
+) -> RuleReason:
     role_vi, role_en = _role(path)
+    when_vi = f" {when_vi}" if when_vi else ""
+    when_en = f" {when_en}" if when_en else ""
     return RuleReason(
         code=ReasonCode.IMPLAUSIBLE_AGE,
-        detail_vi=f"{role_vi.capitalize()} đã {age} tuổi vào ngày đăng ký (quá "
+        detail_vi=f"{role_vi.capitalize()} đã {age} tuổi{when_vi} (quá "
         f"{rules.max_age_years} tuổi): kiểm tra lại năm sinh.",
-        detail_en=f"{role_en.capitalize()} would be {age} at registration (over "
+        detail_en=f"{role_en.capitalize()} would be {age}{when_en} (over "
         f"{rules.max_age_years}): check the year of birth.",
         field=f"{path}.{name}",
     )

@@ -47,7 +47,7 @@ __all__ = [
 STAGE: Final = "validated"
 """Stage name of first validations: their event id is ``derived_event_id(cause, STAGE)``."""
 
-RULES_VERSION: Final = 2
+RULES_VERSION: Final = 3
 """Version of the rule *code*; part of the rules fingerprint. Bump it when a rule's
 behaviour changes in code (not in configuration), so re-validation gets new event ids."""
 
