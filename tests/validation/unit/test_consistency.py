@@ -13,6 +13,7 @@ from hotich_contracts.reasons import ReasonCode
 from hotich_contracts.records import RECORD_MODELS, Person, RecordType
 from hotich_contracts.units import UnitRegistry, default_registry
 from hotich_validation.domain.consistency import (
+    AGE_AT_EVENT,
     CCCD_PROVINCE_CODES,
     DEFAULT_RULES,
     EARLIER_ACT_DATES,
@@ -68,6 +69,13 @@ def test_tables_name_real_fields() -> None:
         for code_path, date_path, _, _ in units:
             assert resolve_field_path(model, code_path) is not None
             assert resolve_field_path(model, date_path) is not None
+    for record_type, persons in AGE_AT_EVENT.items():
+        model = RECORD_MODELS[RecordType(record_type)]
+        for person_path, (date_path, when_vi, when_en) in persons.items():
+            assert resolve_field_path(model, person_path) is not None, person_path
+            assert resolve_field_path(model, date_path) is not None, date_path
+            assert when_vi
+            assert when_en
     assert len(CCCD_PROVINCE_CODES) == 63
     assert CCCD_PROVINCE_CODES["072"] == "Tây Ninh"
 
@@ -321,6 +329,13 @@ def test_the_deceased_is_aged_at_death_not_at_a_late_registration(
     reasons = check(registry, RecordType.DEATH, details=data, **late)
     assert found(reasons) == [("implausible_age", "details.deceased.date_of_birth", "error")]
     assert "133 at registration" in reasons[0].detail_en
+    assert "133 tuổi vào ngày đăng ký" in reasons[0].detail_vi
+    # An age as written (no date of birth): at registration too.
+    del data["deceased"]["date_of_birth"]
+    data["deceased"]["age"] = 130
+    reasons = check(registry, RecordType.DEATH, details=data, **late)
+    assert found(reasons) == [("implausible_age", "details.deceased.age", "error")]
+    assert "130 at registration" in reasons[0].detail_en
 
 
 def test_parents_are_aged_at_the_birth(registry: UnitRegistry) -> None:

@@ -15,8 +15,8 @@ What is checked (every failure is reported, none stops the others):
 * ages: nobody is older than :attr:`ConsistencyRules.max_age_years` at registration
   (error), or, where the record is about an earlier event, at that event
   (:data:`AGE_AT_EVENT`: the deceased at death, the parents at the child's birth), so a
-  death re-registered decades later is not refused for the deceased's "age" today; spouses below :attr:`ConsistencyRules.impossible_marriage_age` at the
-  marriage (error) or below the legal age of the era (warning) (``implausible_age``);
+  death registered again decades later is not refused for the deceased's "age" today;
+  spouses below :attr:`ConsistencyRules.impossible_marriage_age` at the marriage (error) or below the legal age of the era (warning) (``implausible_age``);
 * identity numbers: a CCCD has 12 digits; a 12-digit number's province prefix is a real
   province code, its century/sex digit agrees with the person's sex and century of
   birth, its year digits with the birth year (``invalid_identity_number``; warnings
@@ -56,9 +56,9 @@ from hotich_validation.domain.mandatory import value_at
 from hotich_validation.domain.phases import RuleReason
 
 __all__ = [
+    "AGE_AT_EVENT",
     "CCCD_PROVINCE_CODES",
     "DEFAULT_RULES",
-    "AGE_AT_EVENT",
     "EARLIER_ACT_DATES",
     "MARRIAGE_AGE_ERAS",
     "UNIT_CODE_FIELDS",
@@ -386,6 +386,8 @@ class _Layout:
     persons: tuple[tuple[str, tuple[str, ...]], ...]
     """Dotted path and segments of every person field of a record model."""
     earlier_acts: tuple[tuple[str, tuple[str, ...], str, str], ...]
+    age_at: dict[str, tuple[tuple[str, ...], str, str]]
+    """Person path -> segments of the event date its age is checked at, and the "when"."""
     unit_codes: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str, str], ...]
 
 
@@ -401,7 +403,11 @@ def _layout(model: type[RecordBase], record_type: str) -> _Layout:
         (path, tuple(path.split(".")), tuple(date_path.split(".")), vi, en)
         for path, date_path, vi, en in UNIT_CODE_FIELDS.get(record_type, ())
     )
-    return _Layout(persons=persons, earlier_acts=acts, unit_codes=units)
+    age_at = {
+        person: (tuple(date_path.split(".")), vi, en)
+        for person, (date_path, vi, en) in AGE_AT_EVENT.get(record_type, {}).items()
+    }
+    return _Layout(persons=persons, earlier_acts=acts, age_at=age_at, unit_codes=units)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -497,7 +503,10 @@ def check_consistency(
         person = value_at(record, segments)
         if not isinstance(person, Person):
             continue
-        reasons.extend(_check_person(person, path, registered, rules, _age_at(record, path)))
+        event = layout.age_at.get(path)
+        at = _as_partial(value_at(record, event[0])) if event is not None else None
+        age_event = (at.earliest(), event[1], event[2]) if at is not None and event else None
+        reasons.extend(_check_person(person, path, registered, rules, age_event))
         if person.identity_number is not None:
             allowed = sexes_allowed if (sexes_allowed and path == "details.subject") else None
             reasons.extend(check_identity_number(person, path, rules, sexes=allowed))
@@ -508,18 +517,6 @@ def check_consistency(
         reasons.extend(_marriage_ages(record, rules))
     reasons.extend(_unit_codes(record, layout, registry))
     return reasons
-
-
-def _age_at(record: RecordBase, path: str) -> tuple[date, str, str] | None:
-    """The earlier event a person's age is checked at (its earliest day), if dated."""
-    event = AGE_AT_EVENT.get(record.record_type.value, {}).get(path)
-    if event is None:
-        return None
-    date_path, when_vi, when_en = event
-    when = _as_partial(value_at(record, tuple(date_path.split("."))))
-    if when is None:
-        return None
-    return when.earliest(), when_vi, when_en
 
 
 def _check_person(
@@ -547,27 +544,28 @@ def _check_person(
         on, when_vi, when_en = (
             event
             if event is not None and born.latest() <= event[0] <= registered
-            else (registered, "vào ngày đăng ký", "at registration")
+            else (registered, *_AT_REGISTRATION)
         )
         youngest = _full_years(born.latest(), on)
         if youngest > rules.max_age_years:
             return [_too_old(path, "date_of_birth", youngest, rules, when_vi, when_en)]
     elif person.age is not None and person.age > rules.max_age_years:
-        return [_too_old(path, "age", person.age, rules, "", "")]
+        return [_too_old(path, "age", person.age, rules, *_AT_REGISTRATION)]
     return []
+
+
+_AT_REGISTRATION: Final = ("vào ngày đăng ký", "at registration")
 
 
 def _too_old(
     path: str, name: str, age: int, rules: ConsistencyRules, when_vi: str, when_en: str
 ) -> RuleReason:
     role_vi, role_en = _role(path)
-    when_vi = f" {when_vi}" if when_vi else ""
-    when_en = f" {when_en}" if when_en else ""
     return RuleReason(
         code=ReasonCode.IMPLAUSIBLE_AGE,
-        detail_vi=f"{role_vi.capitalize()} đã {age} tuổi{when_vi} (quá "
+        detail_vi=f"{role_vi.capitalize()} đã {age} tuổi {when_vi} (quá "
         f"{rules.max_age_years} tuổi): kiểm tra lại năm sinh.",
-        detail_en=f"{role_en.capitalize()} would be {age}{when_en} (over "
+        detail_en=f"{role_en.capitalize()} would be {age} {when_en} (over "
         f"{rules.max_age_years}): check the year of birth.",
         field=f"{path}.{name}",
     )
