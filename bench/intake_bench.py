@@ -18,7 +18,10 @@ import asyncio
 import json
 import os
 import platform
+import shutil
+import signal
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -61,12 +64,52 @@ def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
-async def _measured(pids: dict[str, int], phase: Any) -> dict[str, Any]:
+PROFILE_DIR: Path | None = None
+
+
+async def _measured(pids: dict[str, int], phase: Any, name: str = "") -> dict[str, Any]:
+    profilers = _start_profilers(pids, name) if PROFILE_DIR is not None and name else []
     before = _cpu_seconds(pids)
     result: dict[str, Any] = await phase
     after = _cpu_seconds(pids)
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
     result["cpu_s"] = {n: round(after[n] - before[n], 1) for n in pids}
     return result
+
+
+def _start_profilers(pids: dict[str, int], phase: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy on intake and the store for one phase (``--profile DIR``): collapsed stacks."""
+    assert PROFILE_DIR is not None
+    spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    started = []
+    for name, pid in pids.items():
+        if name not in ("intake", "store"):
+            continue
+        out = PROFILE_DIR / f"{phase}-{name}.txt"
+        started.append(
+            subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    "250",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    time.sleep(1.0)  # py-spy attaches before the phase starts
+    return started
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -301,7 +344,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await single_posts(url, tokens[:5], 10, records)  # warm-up
             pids = state.pids
             results["single_post"] = await _measured(
-                pids, raw_single_posts(url, tokens, args.posts_per_client, records)
+                pids, raw_single_posts(url, tokens, args.posts_per_client, records), "single"
             )
             print(json.dumps(results["single_post"]))
             # The same with httpx as the client, for comparison: it needs more CPU than
@@ -311,11 +354,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
             print(json.dumps(results["single_post_httpx_client"]))
             results["batch"] = await _measured(
-                pids, batches(url, tokens[:4], args.batch_records, 1000, records)
+                pids, batches(url, tokens[:4], args.batch_records, 1000, records), "batch"
             )
             print(json.dumps(results["batch"]))
             results["import"] = await _measured(
-                pids, bulk_import(url, tokens[0], args.import_records, records)
+                pids, bulk_import(url, tokens[0], args.import_records, records), "import"
             )
             print(json.dumps(results["import"]))
             info = stack.status(config)
@@ -333,7 +376,13 @@ if __name__ == "__main__":
     parser.add_argument("--import-records", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("bench/results/intake.json"))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record py-spy profiles (collapsed stacks) of intake and the store per phase here",
+    )
     arguments = parser.parse_args()
+    PROFILE_DIR = arguments.profile
     outcome = asyncio.run(main(arguments))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(outcome, indent=2) + "\n")

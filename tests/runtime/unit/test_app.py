@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 
 import pytest
 
-from hotich_runtime.app import telemetry_config
+from hotich_runtime.app import telemetry_config, tune_gc
+from hotich_runtime.settings import ServiceSettings
 
 
 def test_fastapis_own_telemetry_is_off_unless_opentelemetry_is_configured(
@@ -17,3 +20,37 @@ def test_fastapis_own_telemetry_is_off_unless_opentelemetry_is_configured(
     assert telemetry_config() == {"tracing": False, "metrics": False, "logs": False}
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
     assert telemetry_config() is None  # FastAPI's defaults: it looks for a provider
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """Put the collector back as it was (the test process shares it)."""
+    before = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*before)
+
+
+@pytest.mark.usefixtures("collector")
+def test_tune_gc_freezes_start_up_objects_and_raises_the_young_generation() -> None:
+    _, middle, old = gc.get_threshold()
+    survivor = {"loaded": "at start-up"}
+    tune_gc(20_000)
+    assert gc.get_threshold() == (20_000, middle, old)
+    assert gc.get_freeze_count() > 0
+    assert all(survivor is not o for o in gc.get_objects())  # frozen: out of the walk
+
+
+@pytest.mark.usefixtures("collector")
+def test_tune_gc_zero_keeps_pythons_settings() -> None:
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    tune_gc(0)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen
+
+
+def test_gc_threshold_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTICH_GC_THRESHOLD", raising=False)
+    assert ServiceSettings().gc_threshold == 20_000
+    monkeypatch.setenv("HOTICH_GC_THRESHOLD", "0")
+    assert ServiceSettings().gc_threshold == 0

@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     consumer_max_records: int = Field(default=500, ge=1, description="Batch size per poll.")
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     log_level: str = "INFO"
+    gc_threshold: int = Field(
+        default_factory=lambda: int(_env("HOTICH_GC_THRESHOLD", "20000")),
+        ge=0,
+        description="Allocations between young garbage collections (Python's default: 700; "
+        "0 keeps Python's settings and skips gc.freeze).",
+    )
     instance_id: str = Field(
         default_factory=lambda: _env("HOTICH_INSTANCE_ID", f"{socket.gethostname()}-{os.getpid()}"),
         description="Tells instances of one service apart in logs and metrics.",

@@ -100,6 +100,9 @@ class SecantusServer(procs.ManagedProcess):
         """The server's command line."""
         storage = str(self.data_dir) if self.data_dir is not None else IN_MEMORY
         cmd = [
+            sys.executable,
+            "-m",
+            "hotich_local.infra.store_launcher",
             secantus_executable(),
             "--host",
             "127.0.0.1",
