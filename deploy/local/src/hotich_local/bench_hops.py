@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--last", action="store_true")
     parser.add_argument("--group", default="")
     args = parser.parse_args(argv)
+    from hotich_runtime.app import tune_gc
+    from hotich_runtime.settings import ServiceSettings
+
+    tune_gc(ServiceSettings().gc_threshold)  # as the services are: the same ceiling
     if args.role == "ingress":
         import uvicorn
 
