@@ -64,11 +64,11 @@ def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
-PROFILE_DIR: Path | None = None
-
-
-async def _measured(pids: dict[str, int], phase: Any, name: str = "") -> dict[str, Any]:
-    profilers = _start_profilers(pids, name) if PROFILE_DIR is not None and name else []
+async def _measured(
+    pids: dict[str, int], phase: Any, profile: tuple[Path, str] | None = None
+) -> dict[str, Any]:
+    """Run ``phase``; add the CPU each process used; profile it into ``(dir, name)``."""
+    profilers = _start_profilers(pids, *profile) if profile is not None else []
     before = _cpu_seconds(pids)
     result: dict[str, Any] = await phase
     after = _cpu_seconds(pids)
@@ -79,16 +79,25 @@ async def _measured(pids: dict[str, int], phase: Any, name: str = "") -> dict[st
     return result
 
 
-def _start_profilers(pids: dict[str, int], phase: str) -> list[subprocess.Popen[bytes]]:
+def _py_spy() -> str:
+    """The py-spy executable (``uv tool install py-spy`` puts it in ~/.local/bin)."""
+    found = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
+    if not Path(found).exists():
+        raise SystemExit("--profile needs py-spy: uv tool install py-spy")
+    return found
+
+
+def _start_profilers(
+    pids: dict[str, int], directory: Path, phase: str
+) -> list[subprocess.Popen[bytes]]:
     """py-spy on intake and the store for one phase (``--profile DIR``): collapsed stacks."""
-    assert PROFILE_DIR is not None
-    spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
-    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    spy = _py_spy()
+    directory.mkdir(parents=True, exist_ok=True)
     started = []
     for name, pid in pids.items():
         if name not in ("intake", "store"):
             continue
-        out = PROFILE_DIR / f"{phase}-{name}.txt"
+        out = directory / f"{phase}-{name}.txt"
         started.append(
             subprocess.Popen(
                 [
@@ -313,6 +322,10 @@ async def bulk_import(
     }
 
 
+def _profile(args: argparse.Namespace, phase: str) -> tuple[Path, str] | None:
+    return (args.profile, phase) if args.profile is not None else None
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Start broker, store and intake; run the three measurements; stop."""
     results: dict[str, Any] = {
@@ -344,7 +357,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await single_posts(url, tokens[:5], 10, records)  # warm-up
             pids = state.pids
             results["single_post"] = await _measured(
-                pids, raw_single_posts(url, tokens, args.posts_per_client, records), "single"
+                pids,
+                raw_single_posts(url, tokens, args.posts_per_client, records),
+                _profile(args, "single"),
             )
             print(json.dumps(results["single_post"]))
             # The same with httpx as the client, for comparison: it needs more CPU than
@@ -354,11 +369,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
             print(json.dumps(results["single_post_httpx_client"]))
             results["batch"] = await _measured(
-                pids, batches(url, tokens[:4], args.batch_records, 1000, records), "batch"
+                pids,
+                batches(url, tokens[:4], args.batch_records, 1000, records),
+                _profile(args, "batch"),
             )
             print(json.dumps(results["batch"]))
             results["import"] = await _measured(
-                pids, bulk_import(url, tokens[0], args.import_records, records), "import"
+                pids,
+                bulk_import(url, tokens[0], args.import_records, records),
+                _profile(args, "import"),
             )
             print(json.dumps(results["import"]))
             info = stack.status(config)
@@ -382,7 +401,8 @@ if __name__ == "__main__":
         help="record py-spy profiles (collapsed stacks) of intake and the store per phase here",
     )
     arguments = parser.parse_args()
-    PROFILE_DIR = arguments.profile
+    if arguments.profile is not None:
+        _py_spy()  # before the stack starts
     outcome = asyncio.run(main(arguments))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(outcome, indent=2) + "\n")

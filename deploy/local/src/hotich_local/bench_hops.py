@@ -175,10 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--last", action="store_true")
     parser.add_argument("--group", default="")
     args = parser.parse_args(argv)
-    from hotich_runtime.app import tune_gc
-    from hotich_runtime.settings import ServiceSettings
+    from hotich_runtime.gc_tuning import threshold_from_env, tune_gc
 
-    tune_gc(ServiceSettings().gc_threshold)  # as the services are: the same ceiling
+    tune_gc(threshold_from_env())  # as the services are: the same ceiling
     if args.role == "ingress":
         import uvicorn
 

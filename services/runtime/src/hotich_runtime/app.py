@@ -8,7 +8,6 @@ service opens a connection at import time.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -22,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 
 from hotich_runtime import mongo
+from hotich_runtime.gc_tuning import tune_gc
 from hotich_runtime.http import ops_router
 from hotich_runtime.kafka import (
     BatchSubscription,
@@ -68,25 +68,6 @@ def telemetry_config() -> TelemetryConfig | None:
 
 
 Teardown = Callable[[Runtime], Awaitable[None]]
-
-
-def tune_gc(threshold: int) -> None:
-    """Collect garbage less often, and never walk what start-up left alive again.
-
-    With Python's defaults (a young collection every 700 container allocations, a full one
-    every 100 of those, walking every live object) validating a record took a third more
-    time and dumping it three times as long: the modules and schemas loaded at start-up
-    were walked again and again. ``gc.freeze`` moves them out of the collector's sight
-    before the server starts; the young generation then holds ``threshold`` allocations
-    before it is walked. Garbage without cycles is freed at once by reference counting
-    either way; only cycles wait a little longer.
-    """
-    if threshold <= 0:
-        return
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(threshold, middle, old)
 
 
 def service_app(

@@ -14,6 +14,8 @@ import socket
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from hotich_runtime.gc_tuning import threshold_from_env
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -37,7 +39,7 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     log_level: str = "INFO"
     gc_threshold: int = Field(
-        default_factory=lambda: int(_env("HOTICH_GC_THRESHOLD", "20000")),
+        default_factory=threshold_from_env,
         ge=0,
         description="Allocations between young garbage collections (Python's default: 700; "
         "0 keeps Python's settings and skips gc.freeze).",

@@ -3,7 +3,7 @@
 ``python -m hotich_local.infra.store_launcher /path/to/secantusd-py --port ...``: the
 server's modules are loaded, frozen out of the collector's sight (``gc.freeze``) and the
 young generation raised to ``HOTICH_GC_THRESHOLD`` allocations (default 20,000; 0 keeps
-Python's settings), as every service does (``hotich_runtime.app.tune_gc``). The server
+Python's settings), as every service does (``hotich_runtime.gc_tuning``). The server
 is a Python process decoding and encoding BSON for every document: with Python's
 defaults it walks its own start-up objects again every 70,000 allocations or so. The
 executable's path stays on the command line, so the process is still found by its name.
@@ -11,9 +11,9 @@ executable's path stays on the command line, so the process is still found by it
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
+
+from hotich_runtime.gc_tuning import threshold_from_env, tune_gc
 
 
 def main() -> int:
@@ -21,12 +21,7 @@ def main() -> int:
     sys.argv = sys.argv[1:]
     from secantus.cli import main as serve
 
-    threshold = int(os.environ.get("HOTICH_GC_THRESHOLD", "20000"))
-    if threshold > 0:
-        gc.collect()
-        gc.freeze()
-        _, middle, old = gc.get_threshold()
-        gc.set_threshold(threshold, middle, old)
+    tune_gc(threshold_from_env())
     return int(serve() or 0)
 
 
