@@ -338,6 +338,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         config = stack.StackConfig.load(str(Path(tmp) / "home"), free_ports=True)
         config.only = ("intake",)
+        config.stores = args.stores
         state = await stack.up(config, echo=print)
         results["broker"] = f"{state.broker} {state.broker_version}"
         try:
@@ -394,6 +395,13 @@ if __name__ == "__main__":
     parser.add_argument("--batch-records", type=int, default=50_000)
     parser.add_argument("--import-records", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--stores",
+        type=int,
+        default=1,
+        help="local store processes (as hotich up --stores); with 2 or more intake's store "
+        "runs standalone (no oplog), as in hotich bench --stores 3",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/intake.json"))
     parser.add_argument(
         "--profile",

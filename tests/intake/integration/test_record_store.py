@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,13 @@ from tests.fixtures.infra import unique_database_name
 pytestmark = pytest.mark.integration
 
 CLERK = Principal("clerk3", "25459", Role.CLERK)
+
+
+class DownPublisher(FakePublisher):
+    """Kafka refusing every publish."""
+
+    async def publish(self, topic: str, events: Sequence[Any]) -> None:
+        raise RetryableError("kafka down")
 
 
 @pytest.fixture
@@ -58,10 +66,14 @@ async def test_concurrent_submissions_of_one_entry_make_one_record(
     assert await db["outbox"].count_documents({}) == 0
 
 
-async def test_the_index_of_earlier_builds_is_dropped(db: AsyncDatabase[dict[str, Any]]) -> None:
+async def test_the_indexes_of_earlier_builds_are_dropped(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
     await db["records"].create_index("scope_key", unique=True)
+    await db["outbox"].create_index("record_ids")
     await ensure_indexes(db)  # type: ignore[arg-type]
     assert "scope_key_1" not in await db["records"].index_information()
+    assert "record_ids_1" not in await db["outbox"].index_information()
     await ensure_indexes(db)  # type: ignore[arg-type]  # and again: idempotent
 
 
@@ -89,29 +101,55 @@ async def test_a_record_refused_for_another_unique_key_is_no_created_record(
     assert await db["records"].count_documents({}) == 1
 
 
-async def test_a_resend_closes_only_entries_whose_records_are_all_stored(
+async def test_a_resend_publishes_only_records_whose_owning_entry_is_open(
     db: AsyncDatabase[dict[str, Any]],
 ) -> None:
-    # k is stored and published. Writer A has opened its entry for [k, z] and not yet
-    # stored z when k is resent: A's entry stays open (if A's publish then fails, the
-    # relay still sends z); once z is stored, a resend closes it and sends both.
+    # k is stored and published. Writer A opens an entry naming [k, z] (it loses k) and
+    # has not stored z when k is resent: k's own entry is closed, so nothing is sent and
+    # A's entry stays. Then m and n are stored but Kafka refuses: a resend of m sends m
+    # and n (their writer is past its insert) and closes their entry; the relay sends
+    # nothing for A's entry, which owns no record.
     await ensure_indexes(db)  # type: ignore[arg-type]
     store = MongoRecordStore(db)  # type: ignore[arg-type]
     k, z = Submission(record(entry_number="91")), Submission(record(entry_number="92"))
     [first] = await submit(store, k)
     rid_k, rid_z = (records.record_id_for(records.scope_key(CLERK, s)) for s in (k, z))
     await store.open_outbox("entry-of-a", [rid_k, rid_z])
-
-    closable, events = await store.pending_events([rid_k])
-    assert closable == []
-    assert [e.record_id for e in events] == [rid_k]
+    assert await store.pending_events([rid_k]) == ([], [])
     [again] = await submit(store, k)
     assert (again.outcome, again.record_id) == ("repeated", first.record_id)
     assert await db["outbox"].count_documents({"_id": "entry-of-a"}) == 1
 
-    await submit(store, z)  # z stored (and its own entry closed)
-    closable, events = await store.pending_events([rid_k])
-    assert closable == ["entry-of-a"]
-    assert sorted(e.record_id for e in events) == sorted([rid_k, rid_z])
-    await submit(store, k)
+    m, n = Submission(record(entry_number="93")), Submission(record(entry_number="94"))
+    with pytest.raises(RetryableError):
+        await records.submit_records(
+            store,  # type: ignore[arg-type]
+            DownPublisher(),
+            CLERK,
+            [m, n],
+            correlation_id="c",
+        )
+    rid_m, rid_n = (records.record_id_for(records.scope_key(CLERK, s)) for s in (m, n))
+    closable, events = await store.pending_events([rid_m])
+    assert len(closable) == 1
+    assert sorted(e.record_id for e in events) == sorted([rid_m, rid_n])
+    resend = FakePublisher()
+    await records.submit_records(
+        store,  # type: ignore[arg-type]
+        resend,
+        CLERK,
+        [m],
+        correlation_id="c",
+    )
+    assert sorted(e.record_id for e in resend.events(topics.RECORD_ENTERED)) == sorted(
+        [rid_m, rid_n]
+    )
+    assert await db["outbox"].distinct("_id") == ["entry-of-a"]
+    relayed = FakePublisher()
+    await records.relay_unpublished(
+        store,  # type: ignore[arg-type]
+        relayed,
+        timedelta(seconds=-1),
+    )
+    assert relayed.events(topics.RECORD_ENTERED) == []
     assert await db["outbox"].count_documents({}) == 0

@@ -174,10 +174,11 @@ async def test_record_ids_are_named_by_their_scope_key() -> None:
     assert elsewhere.record_id != first.record_id
 
 
-async def test_a_resend_leaves_open_the_entry_of_a_writer_still_inserting() -> None:
-    # k is stored and published; writer A has opened its entry for [k, z] but not yet
-    # stored z when B resends k. B must not close A's entry: if A's publish then fails,
-    # the relay still has z to send.
+async def test_a_resend_does_not_republish_a_record_whose_own_entry_is_closed() -> None:
+    # k is stored and published (its writer's entry closed). Writer A opens an entry
+    # naming [k, z] (it will lose k) and has not stored z yet when k is resent: k's
+    # event is in Kafka, so the resend publishes nothing and leaves A's entry alone; if
+    # A's publish then fails, the relay still has z to send, and only z.
     store, pub = InMemoryRecordStore(), FakePublisher()
     k, z = Submission(record(entry_number="41")), Submission(record(entry_number="42"))
     await submit(store, pub, k)
@@ -187,22 +188,38 @@ async def test_a_resend_leaves_open_the_entry_of_a_writer_still_inserting() -> N
     resend = FakePublisher()
     [again] = await submit(store, resend, k)
     assert again.outcome == "repeated"
-    assert "entry-of-a" in store.outbox  # A is still inserting: its entry stays open
-    assert [e.record_id for e in resend.events(topics.RECORD_ENTERED)] == [rid_k]
+    assert "entry-of-a" in store.outbox
+    assert resend.events(topics.RECORD_ENTERED) == []
 
-    # z is stored, then Kafka refuses its publish: the relay sends it
+    # z is stored, then Kafka refuses its publish: the relay sends it once
     with pytest.raises(RetryableError):
         await submit(store, DownPublisher(), z)
     assert rid_z in store.views
     relayed = FakePublisher()
     await records.relay_unpublished(store, relayed, timedelta(seconds=-1))
-    assert rid_z in {e.record_id for e in relayed.events(topics.RECORD_ENTERED)}
+    assert [e.record_id for e in relayed.events(topics.RECORD_ENTERED)] == [rid_z]
+    assert store.outbox == {}
+
+
+async def test_a_resend_publishes_the_waiting_records_of_the_entry_that_stored_them() -> None:
+    # A stored k and z, then Kafka refused: A's entry stays open. A resend of k alone
+    # publishes k, and, A being past its insert, closes A's entry and publishes z too.
+    store = InMemoryRecordStore()
+    k, z = Submission(record(entry_number="43")), Submission(record(entry_number="44"))
+    with pytest.raises(RetryableError):
+        await submit(store, DownPublisher(), k, z)
+    assert len(store.outbox) == 1
+    resend = FakePublisher()
+    [again] = await submit(store, resend, k)
+    assert again.outcome == "repeated"
+    assert sorted(e.record_id for e in resend.events(topics.RECORD_ENTERED)) == sorted(_ids(k, z))
     assert store.outbox == {}
 
 
 async def test_a_record_created_here_is_published_once_even_if_a_waiting_entry_names_it() -> None:
-    # X opened an entry for [k, z] and lost z to C; C creates z and repeats k, and finds
-    # X's entry closable: z must go out once in C's publish.
+    # X opened an entry for [k, z] and lost z to C; C creates z and repeats k: z goes out
+    # once, in C's publish, and X's entry (owning nothing) is left to its writer or to
+    # the relay, which sends nothing for it.
     store, pub = InMemoryRecordStore(), FakePublisher()
     k, z = Submission(record(entry_number="51")), Submission(record(entry_number="52"))
     await submit(store, pub, k)
@@ -211,6 +228,8 @@ async def test_a_record_created_here_is_published_once_even_if_a_waiting_entry_n
     mine = FakePublisher()
     results = await submit(store, mine, k, z)
     assert [r.outcome for r in results] == ["repeated", "created"]
-    published = [e.record_id for e in mine.events(topics.RECORD_ENTERED)]
-    assert sorted(published) == sorted([rid_k, rid_z])
-    assert store.outbox == {}  # every record X named is stored: its entry is closed
+    assert [e.record_id for e in mine.events(topics.RECORD_ENTERED)] == [rid_z]
+    relayed = FakePublisher()
+    await records.relay_unpublished(store, relayed, timedelta(seconds=-1))
+    assert relayed.events(topics.RECORD_ENTERED) == []
+    assert store.outbox == {}

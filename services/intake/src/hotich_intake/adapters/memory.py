@@ -15,6 +15,7 @@ from hotich_intake.service_layer.ports import (
     AuditEntry,
     KeyOwner,
     NewRecord,
+    Stored,
     settle_waiting,
 )
 
@@ -80,6 +81,7 @@ class InMemoryRecordStore:
         self.views: dict[str, RecordView] = {}
         self.events: dict[str, RecordEntered] = {}
         self.keys: dict[str, KeyOwner] = {}
+        self.owners: dict[str, str] = {}
         self.outbox: dict[str, tuple[list[str], datetime]] = {}
 
     async def open_outbox(self, outbox_id: str, record_ids: Sequence[str]) -> None:
@@ -91,7 +93,9 @@ class InMemoryRecordStore:
         for outbox_id in outbox_ids:
             self.outbox.pop(outbox_id, None)
 
-    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
+    async def insert_records(
+        self, items: Sequence[NewRecord], outbox_id: str
+    ) -> dict[str, KeyOwner]:
         """First claim of a key wins."""
         for item in items:
             if item.scope_key not in self.keys:
@@ -100,26 +104,27 @@ class InMemoryRecordStore:
                 )
                 self.views[item.view.record_id] = item.view
                 self.events[item.view.record_id] = item.event
+                self.owners[item.view.record_id] = outbox_id
         return {item.scope_key: self.keys[item.scope_key] for item in items}
 
-    def _events_of(self, record_ids: Sequence[str]) -> list[RecordEntered]:
-        return [self.events[rid] for rid in record_ids if rid in self.events]
+    def _stored(self, record_ids: Sequence[str]) -> dict[str, Stored]:
+        return {
+            rid: Stored(self.owners.get(rid), self.events[rid])
+            for rid in record_ids
+            if rid in self.events
+        }
 
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open entries (but ``besides``) naming these records; see the port."""
-        wanted = set(record_ids)
-        entries = {
-            oid: list(ids)
-            for oid, (ids, _) in self.outbox.items()
-            if oid != besides and wanted & set(ids)
-        }
-        named = sorted({rid for ids in entries.values() for rid in ids})
-        return settle_waiting(record_ids, entries, {e.record_id: e for e in self._events_of(named)})
+        """Open entries (but ``besides``) owning these records; see the port."""
+        owners = {self.owners.get(rid) for rid in record_ids} - {besides, None}
+        entries = {oid: list(self.outbox[oid][0]) for oid in owners if oid in self.outbox}
+        named = sorted({*record_ids, *(rid for ids in entries.values() for rid in ids)})
+        return settle_waiting(record_ids, entries, self._stored(named))
 
     async def stage_version(
-        self, view: RecordView, event: RecordEntered, previous_version: int
+        self, view: RecordView, event: RecordEntered, previous_version: int, outbox_id: str
     ) -> bool:
         """Compare-and-set on the version."""
         current = self.views.get(view.record_id)
@@ -127,14 +132,17 @@ class InMemoryRecordStore:
             return False
         self.views[view.record_id] = view
         self.events[view.record_id] = event
+        self.owners[view.record_id] = outbox_id
         return True
 
     async def unpublished(
         self, older_than: datetime, limit: int
     ) -> list[tuple[str, list[RecordEntered]]]:
-        """Entries older than ``older_than``."""
+        """Entries older than ``older_than``, with the events of the records they own."""
         return [
-            (oid, self._events_of(ids)) for oid, (ids, at) in self.outbox.items() if at < older_than
+            (oid, [s.event for s in self._stored(ids).values() if s.owner in (oid, None)])
+            for oid, (ids, at) in self.outbox.items()
+            if at < older_than
         ][:limit]
 
     async def get(self, record_id: str) -> RecordView | None:

@@ -27,6 +27,7 @@ from hotich_intake.service_layer.ports import (
     AuditEntry,
     KeyOwner,
     NewRecord,
+    Stored,
     settle_waiting,
 )
 from hotich_runtime.auth import Role
@@ -43,7 +44,10 @@ async def ensure_indexes(db: Db) -> None:
     # whose key an old one holds under another id: drop it.
     if "scope_key_1" in await db["records"].index_information():
         await db["records"].drop_index("scope_key_1")
-    await db["outbox"].create_index("record_ids")
+    # No index on the ids an outbox entry names either: a record notes its owning entry
+    # (``outbox_id``). A store made before that keeps one, written on every record: drop it.
+    if "record_ids_1" in await db["outbox"].index_information():
+        await db["outbox"].drop_index("record_ids_1")
     await db["outbox"].create_index("created_at")
     await db["login_failures"].create_index(
         "at", expireAfterSeconds=int(LOGIN_FAILURE_WINDOW.total_seconds())
@@ -150,10 +154,11 @@ def _only_duplicates(exc: BulkWriteError) -> None:
         raise exc
 
 
-def _record_doc(item: NewRecord, now: datetime) -> dict[str, Any]:
+def _record_doc(item: NewRecord, outbox_id: str, now: datetime) -> dict[str, Any]:
     view, event = item.view, item.event
     return {
         "_id": view.record_id,
+        "outbox_id": outbox_id,
         "version": view.version,
         "unit_code": view.unit_code,
         "entered_by": view.entered_by,
@@ -246,7 +251,9 @@ class MongoRecordStore:
             with contextlib.suppress(PyMongoError):  # the relay republishes what stays
                 await self._outbox.delete_many({"_id": {"$in": list(outbox_ids)}})
 
-    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
+    async def insert_records(
+        self, items: Sequence[NewRecord], outbox_id: str
+    ) -> dict[str, KeyOwner]:
         """Insert unordered; a record id taken (the same ``scope_key``) keeps its owner."""
         if not items:
             return {}
@@ -258,7 +265,9 @@ class MongoRecordStore:
             )
         try:
             try:
-                await self._records.insert_many([_record_doc(i, now) for i in items], ordered=False)
+                await self._records.insert_many(
+                    [_record_doc(i, outbox_id, now) for i in items], ordered=False
+                )
                 return owners
             except BulkWriteError as exc:
                 _only_duplicates(exc)
@@ -278,24 +287,34 @@ class MongoRecordStore:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return owners
 
-    async def _events_of(self, record_ids: Sequence[str]) -> list[RecordEntered]:
+    async def _stored(self, record_ids: Sequence[str]) -> dict[str, Stored]:
         cursor = self._records.find({"_id": {"$in": list(record_ids)}}, {"history": 0})
-        return [_rebuild_event(doc) async for doc in cursor]
+        return {
+            doc["_id"]: Stored(doc.get("outbox_id"), _rebuild_event(doc)) async for doc in cursor
+        }
 
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """Open outbox entries (but ``besides``) naming these records; see the port."""
-        query: dict[str, Any] = {"record_ids": {"$in": list(record_ids)}}
-        if besides is not None:
-            query["_id"] = {"$ne": besides}
-        entries = {d["_id"]: list(d["record_ids"]) async for d in self._outbox.find(query)}
-        named = sorted({rid for ids in entries.values() for rid in ids})
-        stored = {e.record_id: e for e in await self._events_of(named)} if named else {}
+        """Open entries (but ``besides``) owning these records; see the port."""
+        try:
+            stored = await self._stored(record_ids)
+            owners = {s.owner for s in stored.values()} - {besides, None}
+            if not owners:
+                return [], []
+            entries = {
+                d["_id"]: list(d["record_ids"])
+                async for d in self._outbox.find({"_id": {"$in": sorted(owners)}})
+            }
+            more = {rid for ids in entries.values() for rid in ids} - stored.keys()
+            if more:
+                stored |= await self._stored(sorted(more))
+        except PyMongoError as exc:
+            raise RetryableError(f"intake store: {exc!r}") from exc
         return settle_waiting(record_ids, entries, stored)
 
     async def stage_version(
-        self, view: RecordView, event: RecordEntered, previous_version: int
+        self, view: RecordView, event: RecordEntered, previous_version: int, outbox_id: str
     ) -> bool:
         """Replace the record by its corrected version if nobody else did first."""
         try:
@@ -304,6 +323,7 @@ class MongoRecordStore:
                 {
                     "$set": {
                         "version": view.version,
+                        "outbox_id": outbox_id,
                         "record": view.record,
                         "record_type": view.record_type,
                         "entered_by": view.entered_by,
@@ -325,11 +345,16 @@ class MongoRecordStore:
     async def unpublished(
         self, older_than: datetime, limit: int
     ) -> list[tuple[str, list[RecordEntered]]]:
-        """Outbox entries older than ``older_than``, with their events."""
+        """Outbox entries older than ``older_than``, with the events of the records they own."""
         entries = [
             d async for d in self._outbox.find({"created_at": {"$lt": older_than}}).limit(limit)
         ]
-        return [(e["_id"], await self._events_of(e["record_ids"])) for e in entries]
+        found = []
+        for entry in entries:
+            stored = await self._stored(entry["record_ids"])
+            owned = [s.event for s in stored.values() if s.owner in (entry["_id"], None)]
+            found.append((entry["_id"], owned))
+        return found
 
     async def get(self, record_id: str) -> RecordView | None:
         """Return the view of ``record_id``."""

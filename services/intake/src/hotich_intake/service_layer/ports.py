@@ -75,7 +75,11 @@ class RecordStore(Protocol):
 
     The outbox holds one small document per submission (the record ids it covers) from
     before the records are stored until Kafka acknowledged their events; events are
-    rebuilt from the record documents, so nothing is stored twice.
+    rebuilt from the record documents, so nothing is stored twice. Each record notes the
+    entry of the writer that stored its current version (its *owner*): its event is
+    waiting exactly while that entry is open. A record is found from its id, and its
+    entry from the entry id, so the outbox needs no index on the ids it names (a
+    multikey index there cost the store an index write and delete per record entered).
     """
 
     async def open_outbox(self, outbox_id: str, record_ids: Sequence[str]) -> None:
@@ -84,33 +88,39 @@ class RecordStore(Protocol):
     async def close_outbox(self, outbox_ids: Sequence[str]) -> None:
         """The events of these outbox entries were acknowledged."""
 
-    async def insert_records(self, items: Sequence[NewRecord]) -> dict[str, KeyOwner]:
-        """Store new records; each claims its ``scope_key`` atomically.
+    async def insert_records(
+        self, items: Sequence[NewRecord], outbox_id: str
+    ) -> dict[str, KeyOwner]:
+        """Store new records, each noting ``outbox_id`` (the entry covering its event).
 
-        The record id is derived from the key (:func:`record_id_for`), so the unique
-        record id is the claim. Returns every key's owner: the item itself where it was
-        stored, the earlier record where the key was taken (by an earlier submission or
-        by an item before it in ``items``).
+        Each claims its ``scope_key`` atomically: the record id is derived from the key
+        (:func:`record_id_for`), so the unique record id is the claim. Returns every key's
+        owner: the item itself where it was stored, the earlier record where the key was
+        taken (by an earlier submission or by an item before it in ``items``).
         """
 
     async def pending_events(
         self, record_ids: Sequence[str], *, besides: str | None = None
     ) -> tuple[list[str], list[RecordEntered]]:
-        """What a resend may publish now for records left in open outbox entries.
+        """What a resend may publish now for records whose owning entry is still open.
 
         Returns the entries (but ``besides``, the caller's own) that may be closed, and
         the events to publish: see :func:`settle_waiting`.
         """
 
     async def stage_version(
-        self, view: RecordView, event: RecordEntered, previous_version: int
+        self, view: RecordView, event: RecordEntered, previous_version: int, outbox_id: str
     ) -> bool:
-        """Store a corrected version if ``previous_version`` is still current."""
+        """Store a corrected version (owned by ``outbox_id``) if ``previous_version`` is current."""
 
     async def unpublished(
         self, older_than: datetime, limit: int
     ) -> list[tuple[str, list[RecordEntered]]]:
-        """Outbox entries older than ``older_than`` with their events (the relay's work)."""
+        """Outbox entries older than ``older_than`` with the events of the records they own.
+
+        A record stored before records noted their owner counts as owned by every entry
+        naming it.
+        """
 
     async def get(self, record_id: str) -> RecordView | None:
         """Return a record's view."""
@@ -180,24 +190,34 @@ class ImportJobs(Protocol):
         """Mark a job completed or failed."""
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A stored record's entered event and the outbox entry that owns it (None: not noted)."""
+
+    owner: str | None
+    event: RecordEntered
+
+
 def settle_waiting(
     record_ids: Sequence[str],
     entries: Mapping[str, Sequence[str]],
-    stored: Mapping[str, RecordEntered],
+    stored: Mapping[str, Stored],
 ) -> tuple[list[str], list[RecordEntered]]:
     """Which open outbox entries a resend may close, and which events it publishes.
 
-    ``entries`` are the open entries naming any of ``record_ids`` (entry id -> the record
-    ids it names) and ``stored`` the entered events of those named records that are
-    stored. An entry is closed only when every record it names is stored: its writer is
-    then past its insert (an id it names is either stored by it or held by an earlier
-    record), so no record it may still store goes without an open entry. The events
-    published are those of the resent records still named by an open entry, and of every
-    record of the entries closed; an entry whose writer is still inserting stays open for
-    its writer or the relay.
+    ``entries`` are the open entries owning any of ``record_ids`` (entry id -> the record
+    ids it names) and ``stored`` the stored records among the ids they name. An entry is
+    closed only when every record it names is stored: its writer is then past its insert
+    (an id it names is either stored by it or held by an earlier record), so no record it
+    may still store goes without an open entry. The events published are those of the
+    resent records whose owning entry is open, and of the records the closed entries own;
+    an entry whose writer is still inserting stays open for its writer or the relay.
     """
     closable = [oid for oid, ids in entries.items() if all(rid in stored for rid in ids)]
-    named = {rid for ids in entries.values() for rid in ids}
-    wanted = {rid for rid in record_ids if rid in named}
-    wanted.update(rid for oid in closable for rid in entries[oid])
-    return closable, [stored[rid] for rid in sorted(wanted) if rid in stored]
+    wanted = {rid for rid in record_ids if rid in stored and stored[rid].owner in entries}
+    wanted.update(rid for oid in closable for rid in entries[oid] if _owned(stored[rid], oid))
+    return closable, [stored[rid].event for rid in sorted(wanted)]
+
+
+def _owned(record: Stored, outbox_id: str) -> bool:
+    return record.owner in (outbox_id, None)

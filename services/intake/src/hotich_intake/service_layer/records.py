@@ -229,7 +229,7 @@ async def submit_entries(
     outbox_id = uuid.uuid4().hex
     await store.open_outbox(outbox_id, [c.view.record_id for _, c in candidates])
     try:
-        owners = await store.insert_records([c for _, c in candidates])
+        owners = await store.insert_records([c for _, c in candidates], outbox_id)
     except RetryableError:
         await store.close_outbox([outbox_id])
         raise
@@ -261,12 +261,11 @@ async def submit_entries(
             )
     # Repeats of submissions still in the outbox (their first attempt got a 503) publish
     # their events now, and close the entries whose writers are done (same record ids,
-    # same event ids; see ports.settle_waiting).
+    # same event ids; see ports.settle_waiting). The records created here are owned by
+    # this call's entry, which is left out: none of them is among the waiting.
     waiting_outboxes, waiting = (
         await store.pending_events(repeated, besides=outbox_id) if repeated else ([], [])
     )
-    # A waiting entry may name a record created here (it lost that key to this call).
-    waiting = [e for e in waiting if e.record_id not in created]
     await publisher.publish(topics.RECORD_ENTERED, [*events, *waiting])
     await store.close_outbox([outbox_id, *waiting_outboxes])
     return [results[i] for i in range(len(entries))]
@@ -306,7 +305,7 @@ async def correct_record(
     outbox_id = uuid.uuid4().hex
     await store.open_outbox(outbox_id, [record_id])
     if not await store.stage_version(
-        _view(principal, record_id, version, record), event, current.version
+        _view(principal, record_id, version, record), event, current.version, outbox_id
     ):
         await store.close_outbox([outbox_id])
         raise VersionConflict(record_id)
