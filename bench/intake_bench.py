@@ -332,7 +332,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}
     }
     records = _records(
-        args.clients * args.posts_per_client + args.batch_records + args.import_records + 5000,
+        # the single POSTs twice (raw client, then httpx), the batches, the import, warm-up
+        2 * args.clients * args.posts_per_client + args.batch_records + args.import_records + 5000,
         seed=args.seed,
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ Text form (the public contract): ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, datetime
 from enum import StrEnum
@@ -74,27 +73,14 @@ class PartialDate:
     _text: str
 
     def __init__(self, year: int, month: int | None = None, day: int | None = None) -> None:
-        if not 1 <= year <= 9999:
-            raise ValueError(f"year {year} is out of range 1..9999")
-        if month is None:
-            if day is not None:
-                raise ValueError("a day needs a month")
-        elif not 1 <= month <= 12:
-            raise ValueError(f"month {month} is out of range 1..12")
-        elif day is not None:
-            last = calendar.monthrange(year, month)[1]
-            if not 1 <= day <= last:
-                raise ValueError(f"day {day} does not exist in {year:04d}-{month:02d}")
-        object.__setattr__(self, "_year", year)
-        object.__setattr__(self, "_month", month)
-        object.__setattr__(self, "_day", day)
+        _check(year, month, day)
         # Written once: every dump of a record (event, store, view, hash) asks for it.
         text = f"{year:04d}"
         if month is not None:
             text += f"-{month:02d}"
         if day is not None:
             text += f"-{day:02d}"
-        object.__setattr__(self, "_text", text)
+        _set(self, year, month, day, text)
 
     # -- construction -------------------------------------------------------------------
 
@@ -110,12 +96,23 @@ class PartialDate:
         match = _TEXT_RE.fullmatch(text.strip())
         if match is None:
             raise ValueError(f"{text!r} is not of the form YYYY, YYYY-MM or YYYY-MM-DD")
-        year, month, day = match.groups()
-        return cls(
-            int(year),
-            int(month) if month is not None else None,
-            int(day) if day is not None else None,
-        )
+        return cls._from_match(match)
+
+    @classmethod
+    def _from_match(cls, match: re.Match[str]) -> PartialDate:
+        """Build from a match of the text form, whose text is already the canonical one.
+
+        Raises:
+            ValueError: If the parts do not form a real date.
+        """
+        year_text, month_text, day_text = match.groups()
+        year = int(year_text)
+        month = int(month_text) if month_text is not None else None
+        day = int(day_text) if day_text is not None else None
+        _check(year, month, day)
+        made = cls.__new__(cls)
+        _set(made, year, month, day, match.group(0))
+        return made
 
     @classmethod
     def from_date(cls, value: date) -> PartialDate:
@@ -155,7 +152,7 @@ class PartialDate:
     def latest(self) -> date:
         """Return the last real day this date may stand for."""
         month = self._month or 12
-        day = self._day or calendar.monthrange(self._year, month)[1]
+        day = self._day or _days_in(self._year, month)
         return date(self._year, month, day)
 
     def contains(self, value: date) -> bool:
@@ -255,13 +252,14 @@ class PartialDate:
                 "partial_date_type",
                 "Input should be a string of the form YYYY, YYYY-MM or YYYY-MM-DD",
             )
-        if _TEXT_RE.fullmatch(value.strip()) is None:
+        match = _TEXT_RE.fullmatch(value.strip())
+        if match is None:
             raise PydanticCustomError(
                 "partial_date_format",
                 "Input should be of the form YYYY, YYYY-MM or YYYY-MM-DD",
             )
         try:
-            return cls.parse(value)
+            return cls._from_match(match)
         except ValueError as exc:
             raise PydanticCustomError(
                 "partial_date_invalid",
@@ -292,3 +290,35 @@ class PartialDate:
             "description": _JSON_SCHEMA_DESCRIPTION,
             "examples": ["1952", "1975-04", "2010-03-15"],
         }
+
+
+_DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in(year: int, month: int) -> int:
+    """Days in ``month`` of ``year`` (proleptic Gregorian, as :mod:`calendar`)."""
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _DAYS_IN_MONTH[month]
+
+
+def _check(year: int, month: int | None, day: int | None) -> None:
+    """Raise ValueError unless the parts form a real (partial) date."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year {year} is out of range 1..9999")
+    if month is None:
+        if day is not None:
+            raise ValueError("a day needs a month")
+    elif not 1 <= month <= 12:
+        raise ValueError(f"month {month} is out of range 1..12")
+    elif day is not None and not 1 <= day <= _days_in(year, month):
+        raise ValueError(f"day {day} does not exist in {year:04d}-{month:02d}")
+
+
+def _set(date_: PartialDate, year: int, month: int | None, day: int | None, text: str) -> None:
+    """Fill a new (immutable) date's slots."""
+    setter = object.__setattr__
+    setter(date_, "_year", year)
+    setter(date_, "_month", month)
+    setter(date_, "_day", day)
+    setter(date_, "_text", text)
