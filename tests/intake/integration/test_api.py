@@ -220,6 +220,32 @@ def test_batch_reports_each_item(intake: Intake) -> None:
     assert too_many.status_code == 413
 
 
+def test_a_body_that_is_not_a_batch_gets_field_reasons_and_the_schema_documents_it(
+    intake: Intake,
+) -> None:
+    with intake.client("clerk_a") as client:
+        not_json = client.post(
+            "/v1/records/batch", content=b"{items", headers={"Content-Type": "application/json"}
+        )
+        no_items = client.post("/v1/records/batch", json={"items": []})
+        long_key = client.post(
+            "/v1/records/batch",
+            json={"items": [{"record": birth(), "idempotency_key": "k" * 201}]},
+        )
+        document = client.get("/openapi.json").json()
+    assert not_json.status_code == 422
+    assert [e["code"] for e in not_json.json()["errors"]] == ["json_invalid"]
+    assert no_items.status_code == 422
+    assert [e["field"] for e in no_items.json()["errors"]] == ["items"]
+    assert long_key.status_code == 422
+    assert [e["field"] for e in long_key.json()["errors"]] == ["items.0.idempotency_key"]
+    body = document["paths"]["/v1/records/batch"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["required"] == ["items"]
+    assert schema["properties"]["items"]["minItems"] == 1
+    assert schema["properties"]["items"]["items"]["required"] == ["record"]
+
+
 def test_request_size_limit(intake: Intake) -> None:
     with intake.client("clerk_a") as client:
         response = client.post(

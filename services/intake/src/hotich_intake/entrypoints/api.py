@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field, ValidationError
@@ -263,43 +264,105 @@ class BatchIn(BaseModel):
     items: list[BatchItem] = Field(min_length=1)
 
 
+class _ValidBatchItem(BaseModel):
+    record: Record
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class _ValidBatch(BaseModel):
+    """A batch whose every record is valid: the common case, read in one pass."""
+
+    items: list[_ValidBatchItem] = Field(min_length=1)
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON Schema with its definitions inlined (for an OpenAPI body)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return dict(inline(schema))
+
+
+def _read_batch(raw: bytes) -> tuple[int, list[tuple[int, records.Submission]], dict[int, Any]]:
+    """The batch's size, its valid records and the reasons of its invalid ones, by index.
+
+    The body is validated straight from its bytes, records included (one pass, no
+    intermediate dicts: about a quarter less CPU per record than parsing the JSON, then
+    each record). Only when a record is invalid is it read again item by item, to answer
+    each item on its own.
+
+    Raises:
+        RequestValidationError: the body is not a batch (not JSON, no items...).
+    """
+    try:
+        batch = _ValidBatch.model_validate_json(raw)
+        return (
+            len(batch.items),
+            [
+                (i, records.Submission(item.record, item.idempotency_key))
+                for i, item in enumerate(batch.items)
+            ],
+            {},
+        )
+    except ValidationError:
+        pass
+    try:
+        loose = BatchIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+    valid: list[tuple[int, records.Submission]] = []
+    invalid: dict[int, Any] = {}
+    for index, item in enumerate(loose.items):
+        try:
+            record = RECORD_ADAPTER.validate_python(item.record)
+        except ValidationError as exc:
+            invalid[index] = field_errors(exc.errors())
+        else:
+            valid.append((index, records.Submission(record, item.idempotency_key)))
+    return len(loose.items), valid, invalid
+
+
 @router.post(
     "/v1/records/batch",
     tags=["records"],
     dependencies=[Depends(_check_size)],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(BatchIn)}},
+        }
+    },
     responses={
         413: {"description": "More records than allowed"},
+        422: {"description": "The body is not a batch; an invalid record is answered per item"},
         503: {"description": "Kafka unavailable: nothing was written"},
     },
 )
-async def post_batch(request: Request, principal: CurrentPrincipal, body: BatchIn) -> Any:
+async def post_batch(request: Request, principal: CurrentPrincipal) -> Any:
     """Enter up to 1,000 records; a result per item (created, repeated, conflict, invalid, forbidden)."""
     deps = _deps(request)
-    if len(body.items) > deps.settings.max_batch:
+    size, valid, invalid = _read_batch(await request.body())
+    if size > deps.settings.max_batch:
         return problem(
             413,
             f"Tối đa {deps.settings.max_batch} hồ sơ mỗi lô.",
             f"At most {deps.settings.max_batch} records per batch.",
         )
-    results: list[dict[str, Any]] = [{} for _ in body.items]
-    valid: list[tuple[int, records.Submission]] = []
-    for index, item in enumerate(body.items):
-        try:
-            valid.append(
-                (
-                    index,
-                    records.Submission(
-                        RECORD_ADAPTER.validate_python(item.record), item.idempotency_key
-                    ),
-                )
-            )
-        except ValidationError as exc:
-            results[index] = {
-                "index": index,
-                "outcome": "invalid",
-                "record_id": None,
-                "errors": field_errors(exc.errors()),
-            }
+    results: list[dict[str, Any]] = [{} for _ in range(size)]
+    for index, errors in invalid.items():
+        results[index] = {"index": index, "outcome": "invalid", "record_id": None, "errors": errors}
     try:
         outcomes = await records.submit_records(
             deps.records,
@@ -319,7 +382,7 @@ async def post_batch(request: Request, principal: CurrentPrincipal, body: BatchI
             principal.unit_code,
             "record.batch",
             "unavailable",
-            detail={"items": len(body.items)},
+            detail={"items": size},
         )
         return problem(503, *UNAVAILABLE, **{"Retry-After": "5"})
     for (index, _), outcome in zip(valid, outcomes, strict=True):
