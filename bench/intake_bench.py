@@ -3,7 +3,8 @@
 Usage::
 
     uv run python bench/intake_bench.py [--clients 50] [--posts-per-client 40] \
-        [--batch-records 50000] [--import-records 50000] [--out bench/results/intake.json]
+        [--batch-records 50000] [--import-records 50000] [--stores 1] [--repeat 1] \
+        [--out bench/results/intake.json] [--profile DIR]
 
 Starts Kafka, the store and intake only (the downstream consumers would compete for the
 same two cores), with one clerk account per client, and sends generated records
@@ -322,20 +323,108 @@ async def bulk_import(
     }
 
 
+async def _run_phases(
+    args: argparse.Namespace,
+    pids: dict[str, int],
+    url: str,
+    tokens: list[str],
+    records: Iterator[dict[str, Any]],
+) -> dict[str, Any]:
+    """The measured phases once: single POSTs (raw client, then httpx), batches, import."""
+    found: dict[str, Any] = {}
+    found["single_post"] = await _measured(
+        pids,
+        raw_single_posts(url, tokens, args.posts_per_client, records),
+        _profile(args, "single"),
+    )
+    print(json.dumps(found["single_post"]))
+    # The same with httpx as the client, for comparison: it needs more CPU than the
+    # server, on the same two cores.
+    found["single_post_httpx_client"] = await _measured(
+        pids, single_posts(url, tokens, args.posts_per_client, records)
+    )
+    print(json.dumps(found["single_post_httpx_client"]))
+    found["batch"] = await _measured(
+        pids,
+        batches(url, tokens[:4], args.batch_records, 1000, records),
+        _profile(args, "batch"),
+    )
+    print(json.dumps(found["batch"]))
+    found["import"] = await _measured(
+        pids,
+        bulk_import(url, tokens[0], args.import_records, records),
+        _profile(args, "import"),
+    )
+    print(json.dumps(found["import"]))
+    return found
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and every run's value of the figures the goals are about.
+
+    This machine's two cores are shared: the same phase varies by a third from one run to
+    the next (CPU per record included), hence several runs and their median.
+    """
+
+    def per_record(phase: dict[str, Any], process: str) -> float:
+        return round(1000 * phase["cpu_s"].get(process, 0.0) / max(1, phase["records"]), 3)
+
+    figures = {
+        "single_post_p50_ms": [r["single_post"]["p50_ms"] for r in runs],
+        "single_post_p99_ms": [r["single_post"]["p99_ms"] for r in runs],
+        "single_post_requests_per_s": [r["single_post"]["requests_per_s"] for r in runs],
+        "batch_records_per_s": [r["batch"]["records_per_s"] for r in runs],
+        "import_records_per_s": [r["import"]["records_per_s"] for r in runs],
+        "intake_cpu_ms_per_batched_record": [per_record(r["batch"], "intake") for r in runs],
+        "store_cpu_ms_per_batched_record": [per_record(r["batch"], "store") for r in runs],
+    }
+    return {
+        name: {"median": statistics.median(values), "runs": values}
+        for name, values in figures.items()
+    }
+
+
 def _profile(args: argparse.Namespace, phase: str) -> tuple[Path, str] | None:
     return (args.profile, phase) if args.profile is not None else None
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    """Start broker, store and intake; run the three measurements; stop."""
+    """Run the measurements ``--repeat`` times, each on a fresh stack; summarize."""
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "stores": args.stores,
     }
     records = _records(
-        # the single POSTs twice (raw client, then httpx), the batches, the import, warm-up
-        2 * args.clients * args.posts_per_client + args.batch_records + args.import_records + 5000,
+        # per run: the single POSTs twice (raw client, then httpx), the batches, the
+        # import, the warm-up
+        args.repeat
+        * (
+            2 * args.clients * args.posts_per_client
+            + args.batch_records
+            + args.import_records
+            + 5000
+        ),
         seed=args.seed,
     )
+    runs = []
+    for run in range(args.repeat):
+        print(f"run {run + 1} of {args.repeat}")
+        runs.append(await _run_on_fresh_stack(args, records, results))
+    results |= runs[0]  # the first run's phases, where earlier results had them
+    if args.repeat > 1:
+        results["runs"] = runs
+    results["summary"] = _summary(runs)
+    return results
+
+
+async def _run_on_fresh_stack(
+    args: argparse.Namespace, records: Iterator[dict[str, Any]], results: dict[str, Any]
+) -> dict[str, Any]:
+    """Start broker, store(s) and intake; run the measured phases once; stop.
+
+    A fresh stack each time: in one that keeps the earlier runs' records, every run is
+    slower than the one before (a bigger store).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         config = stack.StackConfig.load(str(Path(tmp) / "home"), free_ports=True)
         config.only = ("intake",)
@@ -357,36 +446,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             async with httpx.AsyncClient(base_url=url) as client:
                 tokens = [await _login(client, n) for n in names]
             await single_posts(url, tokens[:5], 10, records)  # warm-up
-            pids = state.pids
-            results["single_post"] = await _measured(
-                pids,
-                raw_single_posts(url, tokens, args.posts_per_client, records),
-                _profile(args, "single"),
-            )
-            print(json.dumps(results["single_post"]))
-            # The same with httpx as the client, for comparison: it needs more CPU than
-            # the server, on the same two cores.
-            results["single_post_httpx_client"] = await _measured(
-                pids, single_posts(url, tokens, args.posts_per_client, records)
-            )
-            print(json.dumps(results["single_post_httpx_client"]))
-            results["batch"] = await _measured(
-                pids,
-                batches(url, tokens[:4], args.batch_records, 1000, records),
-                _profile(args, "batch"),
-            )
-            print(json.dumps(results["batch"]))
-            results["import"] = await _measured(
-                pids,
-                bulk_import(url, tokens[0], args.import_records, records),
-                _profile(args, "import"),
-            )
-            print(json.dumps(results["import"]))
+            found = await _run_phases(args, state.pids, url, tokens, records)
             info = stack.status(config)
-            results["rss_mb_after"] = {n: p["rss_mb"] for n, p in info["processes"].items()}
+            found["rss_mb_after"] = {n: p["rss_mb"] for n, p in info["processes"].items()}
+            return found
         finally:
             stack.down(config)
-    return results
 
 
 if __name__ == "__main__":
@@ -396,6 +461,13 @@ if __name__ == "__main__":
     parser.add_argument("--batch-records", type=int, default=50_000)
     parser.add_argument("--import-records", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the measured phases this many times, each on a fresh stack; the "
+        "summary gives each figure's median and every run's value",
+    )
     parser.add_argument(
         "--stores",
         type=int,
