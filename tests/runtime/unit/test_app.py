@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from pydantic import TypeAdapter
 
 from hotich_runtime.app import telemetry_config
 from hotich_runtime.gc_tuning import tune_gc
@@ -56,3 +57,34 @@ def test_gc_threshold_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServiceSettings().gc_threshold == 20_000
     monkeypatch.setenv("HOTICH_GC_THRESHOLD", "0")
     assert ServiceSettings().gc_threshold == 0
+
+
+async def test_consumers_fetch_at_most_the_configured_bytes() -> None:
+    # The Kafka client's defaults (1 MiB a partition, 50 MiB a fetch) made reporting hold
+    # ~65 MB of fetched data while draining a backlog: the settings bound it.
+    from hotich_runtime.kafka import BatchSubscription, EventPublisher, pipelined_consumer
+
+    async def handle(events: object) -> None:
+        return None
+
+    settings = ServiceSettings(
+        consumer_partition_fetch_bytes=64 * 1024, consumer_fetch_max_bytes=2 * 1024 * 1024
+    )
+    subscription: BatchSubscription[dict[str, object]] = BatchSubscription(
+        topic="t",
+        group_id="g",
+        model=TypeAdapter(dict[str, object]),
+        handle=handle,
+        pipelined=True,
+    )
+    consumer = pipelined_consumer(
+        subscription,
+        EventPublisher(None),  # type: ignore[arg-type]  # never started: nothing is sent
+        settings,
+        client_id="c",
+    )
+    kafka_client = consumer._consumer
+    assert kafka_client._max_partition_fetch_bytes == 64 * 1024
+    assert kafka_client._fetch_max_bytes == 2 * 1024 * 1024
+    assert ServiceSettings().consumer_partition_fetch_bytes == 256 * 1024
+    await kafka_client.stop()  # never started: closes what the constructor opened

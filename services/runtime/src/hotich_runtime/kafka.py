@@ -321,6 +321,8 @@ def pipelined_consumer(
         dead_letter=dead_letter,
         max_records=settings.consumer_max_records,
         session_timeout_ms=settings.consumer_session_timeout_ms,
+        partition_fetch_bytes=settings.consumer_partition_fetch_bytes,
+        fetch_max_bytes=settings.consumer_fetch_max_bytes,
         client_id=client_id,
         align_ms=subscription.align_ms,
         keep_values=subscription.keep_values,
@@ -366,4 +368,6 @@ def subscribe(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(settings.consumer_session_timeout_ms // 3, 300),
         max_poll_interval_ms=5 * 60 * 1000,
+        max_partition_fetch_bytes=settings.consumer_partition_fetch_bytes,
+        fetch_max_bytes=settings.consumer_fetch_max_bytes,
     )(on_batch)

@@ -146,6 +146,8 @@ class PipelinedConsumer(Generic[E]):
     ``dead_letter`` sets an undecodable message aside. With ``keep_values`` False, a
     message's value is dropped once decoded (a batch then holds the events, not the
     bytes they came from); see :attr:`~hotich_runtime.kafka.BatchSubscription.keep_values`.
+    ``partition_fetch_bytes`` and ``fetch_max_bytes`` bound one fetch (per partition and
+    in all), and so what the client holds before it is parsed.
     """
 
     def __init__(
@@ -162,6 +164,8 @@ class PipelinedConsumer(Generic[E]):
         client_id: str,
         align_ms: int | None = None,
         keep_values: bool = True,
+        partition_fetch_bytes: int = 1024 * 1024,
+        fetch_max_bytes: int = 50 * 1024 * 1024,
     ) -> None:
         self._topics = list(topics)
         self._keep_values = keep_values
@@ -179,6 +183,8 @@ class PipelinedConsumer(Generic[E]):
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(session_timeout_ms // 3, 300),
             max_poll_interval_ms=5 * 60 * 1000,
+            max_partition_fetch_bytes=partition_fetch_bytes,
+            fetch_max_bytes=fetch_max_bytes,
         )
         self._next: _Batch[E] | None = None
         """The batch being gathered for the handler (taken whole when it is free)."""
