@@ -279,6 +279,20 @@ def test_other_texts_are_nfc_and_blank_means_absent() -> None:
     assert record.notes is None
 
 
+def test_the_length_limit_of_a_text_counts_it_as_sent() -> None:
+    # 400 composed letters sent decomposed are 1,200 code points: over the 1,000 limit,
+    # refused as before normalization; 300 of them (900) pass and are stored composed.
+    details = example_details(RecordType.BIRTH)
+    details["place_of_birth"] = unicodedata.normalize("NFD", "ễ" * 400)
+    with pytest.raises(ValidationError) as refused:
+        parse_record(example_record(RecordType.BIRTH, details=details))
+    assert [e["type"] for e in refused.value.errors()] == ["string_too_long"]
+    details["place_of_birth"] = unicodedata.normalize("NFD", "ễ" * 300) + "  "
+    record = parse_record(example_record(RecordType.BIRTH, details=details))
+    assert isinstance(record, BirthRecord)
+    assert record.details.place_of_birth == "ễ" * 300
+
+
 @pytest.mark.parametrize(
     ("kind", "number", "ok"),
     [

@@ -99,6 +99,48 @@ async def test_a_record_refused_for_another_unique_key_is_no_created_record(
         )
     assert publisher.events(topics.RECORD_ENTERED) == []
     assert await db["records"].count_documents({}) == 1
+    # Its entry stays open; the relay finds nothing it owns and closes it.
+    relayed = FakePublisher()
+    await records.relay_unpublished(
+        store,  # type: ignore[arg-type]
+        relayed,
+        timedelta(seconds=-1),
+    )
+    assert relayed.events(topics.RECORD_ENTERED) == []
+    assert await db["outbox"].count_documents({}) == 0
+
+
+async def test_records_stored_by_an_insert_that_failed_part_way_are_relayed(
+    db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    # The insert stores one record and is refused another (a stand-in unique index):
+    # the answer is 503, but the stored one must not be left unpublished. Its entry
+    # stays open, and the relay sends it, once.
+    await ensure_indexes(db)  # type: ignore[arg-type]
+    await db["records"].create_index("body_hash", unique=True)
+    store = MongoRecordStore(db)  # type: ignore[arg-type]
+    taken = record(entry_number="95")
+    await submit(store, Submission(taken, "key-1"))
+    fresh = Submission(record(entry_number="96"))
+    with pytest.raises(RetryableError):
+        await records.submit_records(
+            store,  # type: ignore[arg-type]
+            FakePublisher(),
+            CLERK,
+            [fresh, Submission(taken, "key-2")],
+            correlation_id="c",
+        )
+    assert await db["outbox"].count_documents({}) == 1
+    relayed = FakePublisher()
+    await records.relay_unpublished(
+        store,  # type: ignore[arg-type]
+        relayed,
+        timedelta(seconds=-1),
+    )
+    assert [e.record_id for e in relayed.events(topics.RECORD_ENTERED)] == [
+        records.record_id_for(records.scope_key(CLERK, fresh))
+    ]
+    assert await db["outbox"].count_documents({}) == 0
 
 
 async def test_a_resend_publishes_only_records_whose_owning_entry_is_open(

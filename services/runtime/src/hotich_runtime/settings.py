@@ -43,7 +43,11 @@ class ServiceSettings(BaseSettings):
         description="Most bytes one fetch takes from a partition (Kafka client default: 1 "
         "MiB). A consumer holds what it fetched twice while it parses it, for every "
         "partition it reads: at 1 MiB reporting held ~65 MB of fetched data draining a "
-        "backlog; a batch still fills from many small fetches.",
+        "backlog; a batch still fills from many small fetches. A producer batch larger "
+        "than this (the publisher's go up to 512 KiB) still comes whole when its partition "
+        "is the first one a fetch reads (Kafka's KIP-74), so nothing gets stuck; draining "
+        "100,000 records' events, 512 KiB made 1,738 records/s and 236 MB against 1,982-2,064 "
+        "and 214 MB at 256 KiB.",
     )
     consumer_fetch_max_bytes: int = Field(
         default=8 * 1024 * 1024,

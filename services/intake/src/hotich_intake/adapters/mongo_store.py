@@ -298,17 +298,26 @@ class MongoRecordStore:
     ) -> tuple[list[str], list[RecordEntered]]:
         """Open entries (but ``besides``) owning these records; see the port."""
         try:
-            stored = await self._stored(record_ids)
-            owners = {s.owner for s in stored.values()} - {besides, None}
+            # The owners first (a small projection): most resent records' owning entry
+            # is closed, and then nothing more is read.
+            owner_of = {
+                d["_id"]: d.get("outbox_id")
+                async for d in self._records.find(
+                    {"_id": {"$in": list(record_ids)}}, {"outbox_id": 1}
+                )
+            }
+            owners = set(owner_of.values()) - {besides, None}
             if not owners:
                 return [], []
             entries = {
                 d["_id"]: list(d["record_ids"])
                 async for d in self._outbox.find({"_id": {"$in": sorted(owners)}})
             }
-            more = {rid for ids in entries.values() for rid in ids} - stored.keys()
-            if more:
-                stored |= await self._stored(sorted(more))
+            if not entries:
+                return [], []
+            waiting = {rid for rid, owner in owner_of.items() if owner in entries}
+            named = {rid for ids in entries.values() for rid in ids}
+            stored = await self._stored(sorted(waiting | named))
         except PyMongoError as exc:
             raise RetryableError(f"intake store: {exc!r}") from exc
         return settle_waiting(record_ids, entries, stored)

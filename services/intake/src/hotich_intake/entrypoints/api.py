@@ -293,8 +293,12 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return dict(inline(schema))
 
 
-def _read_batch(raw: bytes) -> tuple[int, list[tuple[int, records.Submission]], dict[int, Any]]:
+def _read_batch(
+    raw: bytes, max_items: int
+) -> tuple[int, list[tuple[int, records.Submission]], dict[int, Any]]:
     """The batch's size, its valid records and the reasons of its invalid ones, by index.
+
+    A batch of more than ``max_items`` is not read item by item (the caller refuses it).
 
     The body is validated straight from its bytes, records included (one pass, no
     intermediate dicts: about a quarter less CPU per record than parsing the JSON, then
@@ -324,6 +328,8 @@ def _read_batch(raw: bytes) -> tuple[int, list[tuple[int, records.Submission]], 
         ) from exc
     valid: list[tuple[int, records.Submission]] = []
     invalid: dict[int, Any] = {}
+    if len(loose.items) > max_items:
+        return len(loose.items), valid, invalid
     for index, item in enumerate(loose.items):
         try:
             record = RECORD_ADAPTER.validate_python(item.record)
@@ -353,7 +359,7 @@ def _read_batch(raw: bytes) -> tuple[int, list[tuple[int, records.Submission]], 
 async def post_batch(request: Request, principal: CurrentPrincipal) -> Any:
     """Enter up to 1,000 records; a result per item (created, repeated, conflict, invalid, forbidden)."""
     deps = _deps(request)
-    size, valid, invalid = _read_batch(await request.body())
+    size, valid, invalid = _read_batch(await request.body(), deps.settings.max_batch)
     if size > deps.settings.max_batch:
         return problem(
             413,

@@ -23,7 +23,6 @@ from hotich_contracts.units import UnitRegistry
 from hotich_intake.domain.model import RecordView
 from hotich_intake.service_layer.ports import NewRecord, RecordStore
 from hotich_runtime.auth import Principal, Role
-from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import Publisher
 
 log = logging.getLogger(__name__)
@@ -228,11 +227,10 @@ async def submit_entries(
         )
     outbox_id = uuid.uuid4().hex
     await store.open_outbox(outbox_id, [c.view.record_id for _, c in candidates])
-    try:
-        owners = await store.insert_records([c for _, c in candidates], outbox_id)
-    except RetryableError:
-        await store.close_outbox([outbox_id])
-        raise
+    # If the insert fails part way, some records may be stored: the entry stays open, and
+    # the relay (or a resend) publishes exactly those it owns; one owning none is closed
+    # by the relay with nothing to send.
+    owners = await store.insert_records([c for _, c in candidates], outbox_id)
     events: list[RecordEntered] = []
     repeated: list[str] = []
     created = {
