@@ -246,6 +246,22 @@ def test_a_body_that_is_not_a_batch_gets_field_reasons_and_the_schema_documents_
     assert schema["properties"]["items"]["items"]["required"] == ["record"]
 
 
+def test_a_record_too_large_for_kafka_gets_413_alone_and_too_large_in_a_batch(
+    intake: Intake,
+) -> None:
+    huge = birth(entry_number="9901", unreadable_fields=["notes"] * 40_000)
+    with intake.client("clerk_a") as client:
+        single = client.post("/v1/records", json=huge)
+        batch = client.post(
+            "/v1/records/batch",
+            json={"items": [{"record": huge}, {"record": birth(entry_number="9902")}]},
+        )
+    assert single.status_code == 413
+    assert single.json()["message_vi"]
+    assert batch.status_code == 200
+    assert [r["outcome"] for r in batch.json()["results"]] == ["too_large", "created"]
+
+
 def test_request_size_limit(intake: Intake) -> None:
     with intake.client("clerk_a") as client:
         response = client.post(

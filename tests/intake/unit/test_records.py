@@ -233,3 +233,20 @@ async def test_a_record_created_here_is_published_once_even_if_a_waiting_entry_n
     await records.relay_unpublished(store, relayed, timedelta(seconds=-1))
     assert relayed.events(topics.RECORD_ENTERED) == []
     assert store.outbox == {}
+
+
+async def test_a_record_too_large_for_one_kafka_message_is_refused_and_not_stored() -> None:
+    store, pub = InMemoryRecordStore(), FakePublisher()
+    huge = record(entry_number="61", unreadable_fields=["notes"] * 40_000)
+    assert len(huge.model_dump_json()) > records.MAX_RECORD_JSON_BYTES
+    fine = Submission(record(entry_number="62"))
+    results = await submit(store, pub, Submission(huge), fine)
+    assert [r.outcome for r in results] == ["too_large", "created"]
+    assert results[0].message_vi
+    assert results[0].message_en
+    assert [e.record_id for e in pub.events(topics.RECORD_ENTERED)] == [results[1].record_id]
+    assert list(store.views) == [results[1].record_id]
+    with pytest.raises(records.RecordTooLarge):
+        await records.correct_record(
+            store, pub, CLERK, str(results[1].record_id), huge, correlation_id="c"
+        )

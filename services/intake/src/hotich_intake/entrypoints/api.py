@@ -184,6 +184,7 @@ async def _check_size(request: Request) -> None:
     responses={
         403: {"description": "Role may not enter this record"},
         409: {"description": "Key or register coordinates used with another body"},
+        413: {"description": "Request or record too large"},
         503: {"description": "Kafka unavailable: retry after Retry-After"},
     },
 )
@@ -228,6 +229,8 @@ async def post_record(
     )
     if result.outcome == "forbidden":
         return problem(403, result.message_vi or "", result.message_en or "")
+    if result.outcome == "too_large":
+        return problem(413, *records.TOO_LARGE)
     if result.outcome == "conflict":
         return JSONResponse(
             status_code=409,
@@ -357,7 +360,10 @@ def _read_batch(
     },
 )
 async def post_batch(request: Request, principal: CurrentPrincipal) -> Any:
-    """Enter up to 1,000 records; a result per item (created, repeated, conflict, invalid, forbidden)."""
+    """Enter up to 1,000 records; a result per item.
+
+    Each item's outcome: created, repeated, conflict, invalid, forbidden or too_large.
+    """
     deps = _deps(request)
     size, valid, invalid = _read_batch(await request.body(), deps.settings.max_batch)
     if size > deps.settings.max_batch:
@@ -417,6 +423,7 @@ async def post_batch(request: Request, principal: CurrentPrincipal) -> Any:
     responses={
         404: {"description": "No such record in your unit"},
         409: {"description": "Another correction landed first"},
+        413: {"description": "Request or record too large"},
     },
 )
 async def put_record(
@@ -438,6 +445,8 @@ async def put_record(
             "forbidden",
             problem(403, "Vai trò này không được sửa hồ sơ.", "This role may not correct records."),
         )
+    except records.RecordTooLarge:
+        outcome, answer = "too_large", problem(413, *records.TOO_LARGE)
     except records.NotFound:
         outcome, answer = (
             "not_found",

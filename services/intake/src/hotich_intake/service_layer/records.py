@@ -58,7 +58,8 @@ class ItemResult:
     ``outcome``: ``created`` (new, durably in Kafka), ``repeated`` (the same submission
     was received before: same record id), ``conflict`` (the key or the register
     coordinates were used before with another body), ``forbidden`` (the role may not
-    enter this source).
+    enter this source), ``too_large`` (its JSON is over :data:`MAX_RECORD_JSON_BYTES`;
+    nothing stored).
     """
 
     index: int
@@ -69,9 +70,30 @@ class ItemResult:
     message_en: str | None = None
 
 
+MAX_RECORD_JSON_BYTES = 256 * 1024
+"""A record whose JSON is larger is refused (a register entry is 1-2 KB). Its event must
+fit in one Kafka message (1 MiB by default, envelope included): a larger one would be
+refused by Kafka on every attempt, its outbox entry never closed."""
+
+TOO_LARGE = (
+    f"Hồ sơ quá lớn (tối đa {MAX_RECORD_JSON_BYTES // 1024} KB khi ghi dạng JSON).",
+    f"Record too large (at most {MAX_RECORD_JSON_BYTES // 1024} KB as JSON).",
+)
+
+
+class RecordTooLarge(Exception):
+    """The record's JSON is over :data:`MAX_RECORD_JSON_BYTES`."""
+
+
+def _fingerprint(record: Record) -> tuple[str, int]:
+    """The record's :func:`body_hash` and the size of its JSON, from one serialization."""
+    data = record.model_dump_json().encode()
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
 def body_hash(record: Record) -> str:
     """Fingerprint of a record's content, to tell a retry from a different submission."""
-    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    return _fingerprint(record)[0]
 
 
 def scope_key(principal: Principal, submission: Submission) -> str:
@@ -204,6 +226,12 @@ async def submit_entries(
                 message_en="This role may not enter records of this source (manual/migration).",
             )
             continue
+        digest, size = _fingerprint(submission.record)
+        if size > MAX_RECORD_JSON_BYTES:
+            results[index] = ItemResult(
+                index, "too_large", None, message_vi=TOO_LARGE[0], message_en=TOO_LARGE[1]
+            )
+            continue
         key = scope_key(principal, submission)
         record_id = record_id_for(key)
         event = _entered(
@@ -220,7 +248,7 @@ async def submit_entries(
                 NewRecord(
                     view=_view(principal, record_id, 1, submission.record),
                     scope_key=key,
-                    body_hash=body_hash(submission.record),
+                    body_hash=digest,
                     event=event,
                 ),
             )
@@ -282,6 +310,7 @@ async def correct_record(
 
     Raises:
         NotAllowed: the role may not correct records.
+        RecordTooLarge: the record's JSON is over :data:`MAX_RECORD_JSON_BYTES`.
         NotFound: no such record in the caller's unit.
         VersionConflict: another correction landed first (retry on the new version).
         RetryableError: Kafka or the store is unavailable; the correction waits in the
@@ -289,6 +318,8 @@ async def correct_record(
     """
     if principal.role not in WRITE_ROLES or not _allowed_source(principal, record):
         raise NotAllowed("role may not correct records of this source")
+    if _fingerprint(record)[1] > MAX_RECORD_JSON_BYTES:
+        raise RecordTooLarge(record_id)
     current = await store.get(record_id)
     if current is None or current.unit_code != principal.unit_code:
         raise NotFound(record_id)
