@@ -20,15 +20,16 @@ class ReportingSettings(ServiceSettings):
     http_port: int = 8001
     group_id: str = "hotich-reporting"
     consumer_max_records: int = Field(
-        default=20000,
+        default=30000,
         ge=1,
         description="Most events in one batch (the four topics together), and so in one "
         "transaction. A batch is whatever arrived while the last one was written, up to "
         "this: the events of one record read together are written once. Draining 100,000 "
         "records' events alone on SecantusDB (read in step, below), with fetches of 256 "
         "KiB a partition (HOTICH_REPORTING_CONSUMER_PARTITION_FETCH_BYTES): 20,000 made "
-        "2,064 records/s with a peak RSS of 214 MB; 50,000 records' events: 20,000 1,979 "
-        "records/s and 206 MB, 10,000 1,412 and 181 MB. With the Kafka client's 1 MiB "
+        "1,982-2,064 records/s with a peak RSS of 214 MB, 30,000 2,831 and 244 MB, 40,000 "
+        "3,096 and 268 MB; 50,000 records' events: 20,000 1,979 records/s and 206 MB, "
+        "10,000 1,412 and 181 MB. With the Kafka client's 1 MiB "
         "fetches: 5,000 961 records/s and 330 MB, 20,000 1,455 and 430 MB, 100,000 2,246 "
         "and 838 MB. Raise it to catch up a backlog where memory allows; beside the other "
         "stages on one store, long transactions keep old versions alive and slow them.",
