@@ -212,12 +212,17 @@ def test_batch_reports_each_item(intake: Intake) -> None:
             },
         )
         too_many = client.post("/v1/records/batch", json={"items": [{"record": good}] * 1001})
+        # also when an invalid item sends it down the item-by-item path
+        too_many_mixed = client.post(
+            "/v1/records/batch", json={"items": [{"record": bad}] + [{"record": good}] * 1000}
+        )
     assert response.status_code == 200
     outcomes = [r["outcome"] for r in response.json()["results"]]
     assert outcomes == ["created", "invalid", "repeated", "conflict"]
     errors = response.json()["results"][1]["errors"]
     assert any(e["field"].endswith("book_number") and e["message_vi"] for e in errors)
     assert too_many.status_code == 413
+    assert too_many_mixed.status_code == 413
 
 
 def test_a_body_that_is_not_a_batch_gets_field_reasons_and_the_schema_documents_it(

@@ -42,14 +42,31 @@ async def db(mongodb_url: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
     await client.close()
 
 
-async def submit(store: MongoRecordStore, *subs: Submission) -> list[records.ItemResult]:
+async def submit(
+    store: MongoRecordStore, *subs: Submission, publisher: FakePublisher | None = None
+) -> list[records.ItemResult]:
     return await records.submit_records(
         store,  # type: ignore[arg-type]
-        FakePublisher(),
+        publisher or FakePublisher(),
         CLERK,
         list(subs),
         correlation_id="c",
     )
+
+
+def record_id_of(submission: Submission) -> str:
+    return records.record_id_for(records.scope_key(CLERK, submission))
+
+
+async def relay(store: MongoRecordStore) -> list[str]:
+    """Run the outbox relay over every open entry; the record ids it published."""
+    relayed = FakePublisher()
+    await records.relay_unpublished(
+        store,  # type: ignore[arg-type]
+        relayed,
+        timedelta(seconds=-1),
+    )
+    return [e.record_id for e in relayed.events(topics.RECORD_ENTERED)]
 
 
 async def test_concurrent_submissions_of_one_entry_make_one_record(
@@ -61,7 +78,7 @@ async def test_concurrent_submissions_of_one_entry_make_one_record(
     outcomes = await asyncio.gather(*(submit(store, sub, sub) for _ in range(8)))
     flat = [r for results in outcomes for r in results]
     assert sorted(r.outcome for r in flat).count("created") == 1
-    assert {r.record_id for r in flat} == {records.record_id_for(records.scope_key(CLERK, sub))}
+    assert {r.record_id for r in flat} == {record_id_of(sub)}
     assert await db["records"].count_documents({}) == 1
     assert await db["outbox"].count_documents({}) == 0
 
@@ -90,23 +107,11 @@ async def test_a_record_refused_for_another_unique_key_is_no_created_record(
     assert first.outcome == "created"
     publisher = FakePublisher()
     with pytest.raises(RetryableError):
-        await records.submit_records(
-            store,  # type: ignore[arg-type]
-            publisher,
-            CLERK,
-            [Submission(body, "key-2")],
-            correlation_id="c",
-        )
+        await submit(store, Submission(body, "key-2"), publisher=publisher)
     assert publisher.events(topics.RECORD_ENTERED) == []
     assert await db["records"].count_documents({}) == 1
     # Its entry stays open; the relay finds nothing it owns and closes it.
-    relayed = FakePublisher()
-    await records.relay_unpublished(
-        store,  # type: ignore[arg-type]
-        relayed,
-        timedelta(seconds=-1),
-    )
-    assert relayed.events(topics.RECORD_ENTERED) == []
+    assert await relay(store) == []
     assert await db["outbox"].count_documents({}) == 0
 
 
@@ -123,23 +128,9 @@ async def test_records_stored_by_an_insert_that_failed_part_way_are_relayed(
     await submit(store, Submission(taken, "key-1"))
     fresh = Submission(record(entry_number="96"))
     with pytest.raises(RetryableError):
-        await records.submit_records(
-            store,  # type: ignore[arg-type]
-            FakePublisher(),
-            CLERK,
-            [fresh, Submission(taken, "key-2")],
-            correlation_id="c",
-        )
+        await submit(store, fresh, Submission(taken, "key-2"))
     assert await db["outbox"].count_documents({}) == 1
-    relayed = FakePublisher()
-    await records.relay_unpublished(
-        store,  # type: ignore[arg-type]
-        relayed,
-        timedelta(seconds=-1),
-    )
-    assert [e.record_id for e in relayed.events(topics.RECORD_ENTERED)] == [
-        records.record_id_for(records.scope_key(CLERK, fresh))
-    ]
+    assert await relay(store) == [record_id_of(fresh)]
     assert await db["outbox"].count_documents({}) == 0
 
 
@@ -155,7 +146,7 @@ async def test_a_resend_publishes_only_records_whose_owning_entry_is_open(
     store = MongoRecordStore(db)  # type: ignore[arg-type]
     k, z = Submission(record(entry_number="91")), Submission(record(entry_number="92"))
     [first] = await submit(store, k)
-    rid_k, rid_z = (records.record_id_for(records.scope_key(CLERK, s)) for s in (k, z))
+    rid_k, rid_z = (record_id_of(s) for s in (k, z))
     await store.open_outbox("entry-of-a", [rid_k, rid_z])
     assert await store.pending_events([rid_k]) == ([], [])
     [again] = await submit(store, k)
@@ -164,34 +155,16 @@ async def test_a_resend_publishes_only_records_whose_owning_entry_is_open(
 
     m, n = Submission(record(entry_number="93")), Submission(record(entry_number="94"))
     with pytest.raises(RetryableError):
-        await records.submit_records(
-            store,  # type: ignore[arg-type]
-            DownPublisher(),
-            CLERK,
-            [m, n],
-            correlation_id="c",
-        )
-    rid_m, rid_n = (records.record_id_for(records.scope_key(CLERK, s)) for s in (m, n))
+        await submit(store, m, n, publisher=DownPublisher())
+    rid_m, rid_n = (record_id_of(s) for s in (m, n))
     closable, events = await store.pending_events([rid_m])
     assert len(closable) == 1
     assert sorted(e.record_id for e in events) == sorted([rid_m, rid_n])
     resend = FakePublisher()
-    await records.submit_records(
-        store,  # type: ignore[arg-type]
-        resend,
-        CLERK,
-        [m],
-        correlation_id="c",
-    )
+    await submit(store, m, publisher=resend)
     assert sorted(e.record_id for e in resend.events(topics.RECORD_ENTERED)) == sorted(
         [rid_m, rid_n]
     )
     assert await db["outbox"].distinct("_id") == ["entry-of-a"]
-    relayed = FakePublisher()
-    await records.relay_unpublished(
-        store,  # type: ignore[arg-type]
-        relayed,
-        timedelta(seconds=-1),
-    )
-    assert relayed.events(topics.RECORD_ENTERED) == []
+    assert await relay(store) == []
     assert await db["outbox"].count_documents({}) == 0

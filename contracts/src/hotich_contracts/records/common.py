@@ -173,7 +173,9 @@ def _full_date_input(value: Any) -> Any:
 Name = Annotated[str, Field(max_length=200), AfterValidator(to_nfc)]
 """A person's name as written, NFC."""
 
-Text = Annotated[str, Field(max_length=1000), AfterValidator(to_nfc)]
+_TEXT_MAX = 1000
+
+Text = Annotated[str, Field(max_length=_TEXT_MAX), AfterValidator(to_nfc)]
 """Free text as written, NFC."""
 
 
@@ -192,9 +194,6 @@ def _optional_text(value: Any) -> Any:
             return None
         return text if len(text) > _TEXT_MAX else to_nfc(text)
     return value
-
-
-_TEXT_MAX = 1000
 
 
 OptionalText = Annotated[
