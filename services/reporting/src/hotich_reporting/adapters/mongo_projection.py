@@ -70,6 +70,7 @@ from hotich_reporting.domain.lifecycle import (
 from hotich_reporting.domain.metrics import CellCounts
 from hotich_reporting.service_layer.ports import BookCounts, ConflictError, ProjectionDump
 from hotich_runtime.errors import RetryableError
+from hotich_runtime.mongo import in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -561,17 +562,15 @@ class MongoProjection:
 
     async def _load_cells(self) -> None:
         """Read every cell and the round number from one snapshot (a read transaction)."""
-        async with await self._client.start_session() as session:
 
-            async def read(s: AsyncIOMotorClientSession) -> tuple[int, dict[str, CellCounts]]:
-                doc = await self._meta.find_one({"_id": _META}, session=s)
-                found: dict[str, CellCounts] = {}
-                async for cell in self._cells.find({}, session=s):
-                    found[cell["_id"]] = CellCounts(cell["p"], cell["u"], cell["t"], _counts(cell))
-                return (int(doc["round"]) if doc is not None else 0), found
+        async def read(s: AsyncIOMotorClientSession) -> tuple[int, dict[str, CellCounts]]:
+            doc = await self._meta.find_one({"_id": _META}, session=s)
+            found: dict[str, CellCounts] = {}
+            async for cell in self._cells.find({}, session=s):
+                found[cell["_id"]] = CellCounts(cell["p"], cell["u"], cell["t"], _counts(cell))
+            return (int(doc["round"]) if doc is not None else 0), found
 
-            snapshot: tuple[int, dict[str, CellCounts]] = await session.with_transaction(read)
-        self._cache_round, self._cache = snapshot
+        self._cache_round, self._cache = await in_transaction(self._client, read)
 
     async def cells(self, buckets: Collection[str] | None = None) -> list[CellCounts]:
         """Counters per (bucket, unit, type), zero counters left out (from memory when current)."""

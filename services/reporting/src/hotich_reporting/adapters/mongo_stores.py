@@ -20,6 +20,7 @@ from hotich_reporting.domain.metrics import CellCounts
 from hotich_reporting.domain.survey import SurveyBook, surveyed_cells
 from hotich_reporting.service_layer.ports import ConflictError
 from hotich_runtime.errors import RetryableError
+from hotich_runtime.mongo import in_transaction
 
 __all__ = ["MongoAcceptance", "MongoPublished", "MongoSurvey"]
 
@@ -77,8 +78,7 @@ class MongoSurvey:
         try:
             # The survey is written at imports only: an index costs nothing at run time.
             await self._books.create_index("unit")
-            async with await self._client.start_session() as session:
-                await session.with_transaction(write)
+            await in_transaction(self._client, write)
         except PyMongoError as exc:
             raise RetryableError(f"reporting store: {exc!r}") from exc
         self._cache = None
