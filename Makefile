@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo uv)
 
-.PHONY: install run up down status test test-unit lint typecheck schemas bench clean
+.PHONY: install run up down status test test-unit lint typecheck schemas bench store-rs clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -45,6 +45,9 @@ BENCH_RECORDS ?= 30000
 
 bench: install          ## end-to-end benchmark on a fresh local stack: bench/results/e2e.{json,png}
 	uv run hotich bench --records $(BENCH_RECORDS) --out bench/results/e2e.json --plot bench/results/e2e.png
+
+store-rs: install       ## build secantusd-rs, the Rust SecantusDB (cargo; minutes): HOTICH_STORE_SERVER=secantusd-rs
+	uv run hotich infra build-store-rs
 
 schemas:               ## regenerate JSON Schema and AsyncAPI from contracts/
 	uv run python -m hotich_contracts.schema_gen

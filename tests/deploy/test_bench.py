@@ -33,7 +33,7 @@ async def bench_stack(
     """The session's store when it was given or runs in a container; else two local store
     processes of the stack's own, the services' databases spread over them (``--stores``)."""
     home: Path = tmp_path_factory.mktemp("hotich-bench")
-    local = store.kind == "secantusdb"
+    local = store.kind.startswith("secantusdb")
     config = stack.StackConfig.load(
         str(home),
         external_mongodb=None if local else store.url,

@@ -10,7 +10,6 @@ import pytest
 import secantus.cli
 
 from hotich_local.infra import store_launcher
-from hotich_local.infra.mongo import SecantusServer
 
 
 @pytest.fixture
@@ -41,10 +40,3 @@ def test_launcher_tunes_the_collector_then_runs_the_server_with_its_arguments(
     assert seen["threshold"] == 20_000
     assert isinstance(seen["frozen"], int)
     assert seen["frozen"] > 0
-
-
-def test_the_store_is_started_through_the_launcher_and_keeps_its_name() -> None:
-    command = SecantusServer(None, port=27999).command()
-    assert command[1:3] == ["-m", "hotich_local.infra.store_launcher"]
-    assert command[3].endswith("secantusd-py")  # pkill -f secantusd-py still finds it
-    assert command[4:6] == ["--host", "127.0.0.1"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Annotated
 
@@ -38,6 +39,28 @@ HomeOpt = Annotated[
         "--home", envvar="HOTICH_HOME", help="State and data directory (default ./.hotich)."
     ),
 ]
+StoreServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store-server",
+        envvar="HOTICH_STORE_SERVER",
+        help="Local store server: secantusd-py (default), secantusd-rs (the Rust build, "
+        "see hotich infra build-store-rs) or a path to either.",
+    ),
+]
+
+
+def _choose_store_server(choice: str | None) -> None:
+    """Check the store server exists and pass the choice on to every store started here."""
+    if not choice:
+        return
+    from hotich_local.infra import mongo
+
+    try:
+        mongo.secantus_executable(choice)
+    except RuntimeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--store-server") from exc
+    os.environ["HOTICH_STORE_SERVER"] = choice
 
 
 @app.command()
@@ -77,8 +100,10 @@ def up(
             "(one process uses about one core; ignored with --mongodb).",
         ),
     ] = 1,
+    store_server: StoreServerOpt = None,
 ) -> None:
     """Start the local stack (Kafka, store, national sandbox, services) and wait for health."""
+    _choose_store_server(store_server)
     # Readiness polling expects refused connections; aiokafka would log each one.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = stack.StackConfig.load(
@@ -217,6 +242,19 @@ def infra_fetch() -> None:
     typer.echo(str(path) if path else "java or mvn missing: the local stack will use tansu")
 
 
+@infra_app.command("build-store-rs")
+def infra_build_store_rs() -> None:
+    """Build secantusd-rs, the Rust SecantusDB (cargo, CMake and a C compiler; minutes)."""
+    from hotich_local.infra import mongo
+
+    try:
+        path = mongo.build_rust_server(echo=lambda m: typer.echo(m, err=True))
+    except RuntimeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(str(path))
+
+
 @app.command("bench")
 def bench(
     records: Annotated[
@@ -252,8 +290,10 @@ def bench(
         int,
         typer.Option(min=1, help="Store processes of a fresh stack (see hotich up --stores)."),
     ] = 1,
+    store_server: StoreServerOpt = None,
 ) -> None:
     """End-to-end benchmark: throughput, latency, lag, CPU and RSS, checked against the truth."""
+    _choose_store_server(store_server)
     from pathlib import Path
 
     from hotich_local import bench as e2e

@@ -428,7 +428,8 @@ async def _start_stores(
     urls = []
     for index in range(1, max(1, config.stores) + 1):
         urls.append(await _start_store(config, index, data, logs, pids, echo))
-    return urls, "secantusdb"
+    rust = mongo.is_rust_server(mongo.secantus_executable())
+    return urls, "secantusdb-rs" if rust else "secantusdb"
 
 
 async def _start_store(
@@ -446,7 +447,10 @@ async def _start_store(
     )
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")
-    echo(f"starting SecantusDB on {server.url}" + (" (standalone)" if server.standalone else ""))
+    echo(
+        f"starting SecantusDB ({Path(server.executable or '').name}) on {server.url}"
+        + (" (standalone)" if server.standalone else "")
+    )
     pid = pids[name] = server.start(logs / f"{name}.log")
     try:
         await procs.wait_until(

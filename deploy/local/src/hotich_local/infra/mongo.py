@@ -7,8 +7,12 @@ Production points ``HOTICH_MONGODB_URL`` at a real MongoDB replica set instead.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,19 +24,56 @@ IN_MEMORY = ":memory:"
 """``--storage-path`` value for a throwaway store (a temp dir removed on shutdown)."""
 
 
-def secantus_executable() -> str:
-    """``secantusd-py`` from the same environment as this Python.
+PYTHON_SERVER = "secantusd-py"
+RUST_SERVER = "secantusd-rs"
+RUST_SERVER_CRATE = ("secantus-mdb", "0.5.3-beta.196", "1.98")
+"""The Rust server's crate, version and the rustc it needs (``make store-rs`` builds it)."""
+
+
+def rust_server_home() -> Path:
+    """Where ``make store-rs`` installs ``secantusd-rs`` (``$HOTICH_CACHE_DIR/secantus-rs``)."""
+    cache = Path(os.environ.get("HOTICH_CACHE_DIR", Path.home() / ".cache" / "hotich"))
+    return cache / f"secantus-rs-{RUST_SERVER_CRATE[1]}"
+
+
+def secantus_executable(choice: str | None = None) -> str:
+    """The store server to run: ``HOTICH_STORE_SERVER``, else ``secantusd-py``.
+
+    Args:
+        choice: ``secantusd-py`` (the pip package, beside this Python), ``secantusd-rs``
+            (the Rust build of the same server: ``make store-rs``, or on ``PATH``), or a
+            path to either; None reads ``HOTICH_STORE_SERVER``.
 
     Raises:
-        RuntimeError: The ``secantusdb`` package is not installed.
+        RuntimeError: The chosen server is not installed.
     """
-    beside = Path(sys.executable).with_name("secantusd-py")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("secantusd-py")
+    choice = choice or os.environ.get("HOTICH_STORE_SERVER") or PYTHON_SERVER
+    if os.sep in choice:
+        if not Path(choice).is_file():
+            raise RuntimeError(f"HOTICH_STORE_SERVER={choice}: no such file")
+        return choice
+    if choice == PYTHON_SERVER:
+        beside = Path(sys.executable).with_name(PYTHON_SERVER)
+        if beside.exists():
+            return str(beside)
+    elif choice == RUST_SERVER:
+        built = rust_server_home() / "bin" / RUST_SERVER
+        if built.exists():
+            return str(built)
+    else:
+        raise RuntimeError(
+            f"HOTICH_STORE_SERVER={choice}: expected {PYTHON_SERVER}, {RUST_SERVER} or a path"
+        )
+    found = shutil.which(choice)
     if found is None:
-        raise RuntimeError("secantusd-py is not installed (pip package secantusdb)")
+        hint = "make store-rs" if choice == RUST_SERVER else "pip package secantusdb"
+        raise RuntimeError(f"{choice} is not installed ({hint})")
     return found
+
+
+def is_rust_server(executable: str) -> bool:
+    """True for the Rust server, which runs as it is (no Python launcher)."""
+    return Path(executable).name.startswith(RUST_SERVER)
 
 
 def _ping(url: str) -> bool:
@@ -81,29 +122,55 @@ class SecantusServer(procs.ManagedProcess):
             takes about 30 % of the store's CPU off every update (measured: 0.68 against
             0.48 ms per compare-and-set update of a 2 KB document). For the stores whose
             services need neither.
+        executable: The server (:func:`secantus_executable`); None reads
+            ``HOTICH_STORE_SERVER`` (default ``secantusd-py``).
     """
 
     data_dir: Path | None
     port: int = 27017
     cache_size: str | None = None
     standalone: bool = False
+    executable: str | None = None
     kind: str = "secantusdb"
     pid: int | None = field(default=None, init=False)
     log_path: Path | None = field(default=None, init=False)
+    _temp_dir: Path | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.executable = secantus_executable(self.executable)
+        if is_rust_server(self.executable):
+            self.kind = "secantusdb-rs"
 
     @property
     def url(self) -> str:
         """The connection string (:func:`local_url`)."""
         return local_url(self.port)
 
+    @property
+    def rust(self) -> bool:
+        """True when this is the Rust server (``secantusd-rs``)."""
+        return self.kind == "secantusdb-rs"
+
     def command(self) -> list[str]:
-        """The server's command line."""
-        storage = str(self.data_dir) if self.data_dir is not None else IN_MEMORY
+        """The server's command line.
+
+        The Python server runs under :mod:`hotich_local.infra.store_launcher` (its garbage
+        collector tuned); the Rust one as it is, its WiredTiger cache capped at the
+        Python server's default (1G; its own is 4G) unless ``cache_size`` says otherwise.
+        """
+        assert self.executable is not None
+        if self.data_dir is not None:
+            storage = str(self.data_dir)
+        elif self.rust:  # no ``:memory:`` there: a temp dir, removed on stop
+            if self._temp_dir is None:
+                self._temp_dir = Path(tempfile.mkdtemp(prefix="secantus-rs-"))
+            storage = str(self._temp_dir)
+        else:
+            storage = IN_MEMORY
+        launcher = [] if self.rust else [sys.executable, "-m", "hotich_local.infra.store_launcher"]
         cmd = [
-            sys.executable,
-            "-m",
-            "hotich_local.infra.store_launcher",
-            secantus_executable(),
+            *launcher,
+            self.executable,
             "--host",
             "127.0.0.1",
             "--port",
@@ -113,8 +180,9 @@ class SecantusServer(procs.ManagedProcess):
             "--log-level",
             "WARNING",
         ]
-        if self.cache_size is not None:
-            cmd += ["--cache-size", self.cache_size]
+        cache_size = self.cache_size or ("1G" if self.rust else None)
+        if cache_size is not None:
+            cmd += ["--cache-size", cache_size]
         if self.standalone:
             cmd.append("--standalone")
         return cmd
@@ -143,6 +211,13 @@ class SecantusServer(procs.ManagedProcess):
         )
         return self.pid
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server; a throwaway store's temp dir goes with it."""
+        super().stop(timeout)
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
     async def wait_ready(self, within: float = 60.0) -> None:
         """Wait until the store answers a ping.
 
@@ -150,3 +225,37 @@ class SecantusServer(procs.ManagedProcess):
             TimeoutError: Not ready in time, or the process exited (the log tail is attached).
         """
         await self.wait_for(lambda: store_ready(self.url), "secantusdb", within)
+
+
+def build_rust_server(echo: Callable[[str], None] = print) -> Path:
+    """Build ``secantusd-rs`` into :func:`rust_server_home` (about 4 minutes on 2 cores).
+
+    Needs ``cargo``, CMake and a C compiler; the crate needs rustc 1.98, which ``rustup``
+    installs (from its own mirror) when the default toolchain is older.
+
+    Raises:
+        RuntimeError: cargo is missing or the build failed (its output is attached).
+    """
+    crate, version, rustc = RUST_SERVER_CRATE
+    home = rust_server_home()
+    binary = home / "bin" / RUST_SERVER
+    if binary.exists():
+        echo(f"{binary} is already built")
+        return binary
+    if shutil.which("cargo") is None:
+        raise RuntimeError("cargo is missing: install Rust (rustup) to build secantusd-rs")
+    toolchain: list[str] = []
+    if shutil.which("rustup") is not None:
+        echo(f"rustup: installing the {rustc} toolchain if missing")
+        _run(["rustup", "toolchain", "install", rustc, "--profile", "minimal"])
+        toolchain = [f"+{rustc}"]
+    echo(f"cargo: building {crate} {version} into {home} (a few minutes)")
+    _run(["cargo", *toolchain, "install", crate, "--version", version, "--root", str(home)])
+    return binary
+
+
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{tail}")
