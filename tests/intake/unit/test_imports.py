@@ -16,7 +16,8 @@ from hotich_contracts.envelope import EventBase
 from hotich_contracts.examples import example_record
 from hotich_contracts.records import RecordType
 from hotich_intake.adapters.memory import InMemoryImportJobs, InMemoryRecordStore
-from hotich_intake.service_layer.imports import run_import
+from hotich_intake.service_layer import imports
+from hotich_intake.service_layer.imports import ndjson_lines, run_import
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
@@ -199,3 +200,28 @@ async def test_a_cancelled_import_leaves_no_chunk_running() -> None:
     # whatever was stored is found again by a resend
     again = await run(store, InMemoryImportJobs(), FakePublisher(), ndjson(200), job="j2")
     assert again.submitted + again.repeated == 200
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096])
+async def test_lines_are_the_same_however_the_stream_is_cut(size: int) -> None:
+    body = b'{"a": 1}\n\n{"b": "x y"}\r\n' + b"z" * 300 + b"\n" + b'{"last": true}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    got = [line async for line in ndjson_lines(chunks())]
+    assert got == [b'{"a": 1}', b"", b'{"b": "x y"}\r', b"z" * 300, b'{"last": true}']
+
+
+async def test_a_line_over_the_limit_is_handed_on_in_pieces_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports, "MAX_LINE_BYTES", 10)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in (b"0123456", b"789abcdef", b"gh\nok\n"):
+            yield piece
+
+    got = [line async for line in ndjson_lines(chunks())]
+    assert got == [b"0123456789abcdef", b"gh", b"ok"]

@@ -46,10 +46,14 @@ async def ndjson_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """Split a byte stream into lines without holding more than one line in memory."""
     buffer = b""
     async for chunk in chunks:
-        buffer += chunk
-        while (cut := buffer.find(b"\n")) >= 0:
-            yield buffer[:cut]
-            buffer = buffer[cut + 1 :]
+        if b"\n" in chunk:
+            # One split per chunk: slicing each line off the buffer copied the rest of it.
+            *complete, rest = (buffer + chunk).split(b"\n")
+            for line in complete:
+                yield line
+            buffer = rest
+        else:
+            buffer += chunk
         if len(buffer) > MAX_LINE_BYTES:
             yield buffer  # reported as an error: a line this long is not a record
             buffer = b""
