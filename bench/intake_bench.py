@@ -431,6 +431,7 @@ async def _run_on_fresh_stack(
         config.stores = args.stores
         state = await stack.up(config, echo=print)
         results["broker"] = f"{state.broker} {state.broker_version}"
+        results["store"] = state.store
         try:
             names = [f"clerk{i:03d}" for i in range(args.clients)]
             for name in names:
