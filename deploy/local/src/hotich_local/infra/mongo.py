@@ -32,8 +32,9 @@ RUST_SERVER_CRATE = ("secantus-mdb", "0.5.3-beta.196", "1.98")
 
 def rust_server_home() -> Path:
     """Where ``make store-rs`` installs ``secantusd-rs`` (``$HOTICH_CACHE_DIR/secantus-rs``)."""
-    cache = Path(os.environ.get("HOTICH_CACHE_DIR", Path.home() / ".cache" / "hotich"))
-    return cache / f"secantus-rs-{RUST_SERVER_CRATE[1]}"
+    from hotich_local.infra.kafka import cache_root
+
+    return cache_root() / f"secantus-rs-{RUST_SERVER_CRATE[1]}"
 
 
 def secantus_executable(choice: str | None = None) -> str:
