@@ -244,3 +244,56 @@ async def test_a_child_written_without_marks_and_a_year_is_found_in_another_dist
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert [c.record_id for c in second.payload.candidates] == [original.record_id]
+
+
+def test_the_parent_keys_carry_a_tail_and_the_day_key_of_a_birth_stays_in_its_district() -> None:
+    from hotich_dedup.domain.profile import build_profile
+
+    def keys(record: Any, unit: str = "25459") -> list[str]:
+        profile = build_profile(record, record_id="r", version=1, unit_code=unit)
+        assert profile is not None
+        return list(profile.blocking_keys)
+
+    def parent(record: Any, role: str) -> str:
+        [key] = [k for k in keys(record) if k.startswith(f"birth|p|{role}|")]
+        return key
+
+    # the mother's key: the child's family initial; the father's: the mother's given one
+    assert parent(birth(born="2010"), "mother") == "birth|p|mother|nguyen|thuy|2010|703|t"
+    assert parent(birth(born="2010"), "father") == "birth|p|father|tran|hung|2010|703|t"
+    # what each survives: the child's given name (mother's key), the whole child's name
+    # with a family name taken from the mother (father's key)
+    renamed = birth(born="2010", child="Trần Thị Mai")
+    assert parent(renamed, "mother") == parent(birth(born="2010"), "mother")
+    other_family = birth(born="2010", child="Nguyễn Văn Bình")
+    assert parent(other_family, "father") == parent(birth(born="2010"), "father")
+    assert parent(birth(born="2010", mother=None), "father").endswith("|?")
+    # a birth's day key within the district; a death's stays province-wide
+    [day] = [k for k in keys(birth()) if k.startswith("birth|e|2010-02-27|")]
+    assert day == "birth|e|2010-02-27|t|703"
+    death = RECORD_ADAPTER.validate_python(example_record(RecordType.DEATH))
+    death_keys = keys(death)
+    assert any(k.count("|") == 3 and k.startswith("death|e|") for k in death_keys)
+    # a death's name key carries the year of death
+    [name] = [k for k in death_keys if k.startswith("death|n|")]
+    assert name.rsplit("|", 1)[1] == str(death.details.date_of_death)[:4]  # type: ignore[union-attr]
+
+
+def test_blocking_keys_are_rebuilt_from_a_stored_profile() -> None:
+    # What MongoDedupStore.rekey relies on: a stored profile holds all its keys come from.
+    from hotich_dedup.domain.profile import MatchProfile, build_profile, rekeyed
+    from hotich_local.synth.events import dedup_inputs
+
+    seen = 0
+    for truth, record in dedup_inputs(3000, 11):
+        profile = build_profile(
+            record, record_id=truth["id"], version=1, unit_code=truth["entering_unit_code"]
+        )
+        if profile is None:
+            continue
+        stored = MatchProfile.from_doc(profile.to_doc())
+        stale = MatchProfile.from_doc({**profile.to_doc(), "blocking_keys": ["old|scheme"]})
+        assert rekeyed(stored) == profile
+        assert rekeyed(stale) == profile
+        seen += 1
+    assert seen > 2000

@@ -63,6 +63,11 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     assert isinstance(settings, DedupSettings)
     store = MongoDedupStore(runtime.db)
     await store.ensure_indexes()
+    rekeyed = await store.rekey()
+    if rekeyed:
+        log.info(
+            "dedup: stored profiles moved to the current blocking keys", extra={"count": rekeyed}
+        )
     deps = DedupDeps(settings, store, runtime.publisher, default_registry())
     runtime.state["deps"] = deps
     runtime.state["relay"] = asyncio.create_task(_relay(deps), name="dedup-review-relay")

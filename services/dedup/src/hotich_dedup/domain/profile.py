@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, Final
@@ -210,13 +210,16 @@ def _companion(
     person: PersonKey,
     subjects: tuple[PersonKey, ...],
     mother: NameForm | None,
+    event_date: PartialDate | None,
 ) -> str:
-    """The given name a subject's name key also carries (see :func:`_blocking_keys`)."""
+    """What a subject's name key also carries (see :func:`_blocking_keys`)."""
     if record_type == RecordType.BIRTH:
         return f"|{mother.given if mother is not None else '?'}"
     if len(subjects) == 2:
         other = subjects[1] if subjects[0] is person else subjects[0]
         return f"|{_year(other.birth)}"
+    if record_type == RecordType.DEATH:
+        return f"|{_year(event_date)}"
     return ""
 
 
@@ -235,12 +238,13 @@ def _blocking_keys(
         if form is not None:
             # Folded family and given names and the birth year: survives diacritics,
             # case, spacing, i/y and a middle name left out. With the mother's given
-            # name (a birth) or the other spouse's birth year (a couple): province-wide,
-            # a name and a year alone make blocks that grow with every record held (a
-            # common name and a year: hundreds of births in a province's backlog).
+            # name (a birth), the other spouse's birth year (a couple) or the year of
+            # death: province-wide, a name and a year alone make blocks that grow with
+            # every record held (a common name and a year: hundreds of births in a
+            # province's backlog; the deceased's birth year is often unknown).
             keys.append(
                 f"{record_type}|n|{person.role}|{form.family}|{form.given}|{_year(person.birth)}"
-                f"{_companion(record_type, person, subjects, mother)}"
+                f"{_companion(record_type, person, subjects, mother, event_date)}"
             )
             if person.birth is not None and person.birth.precision == DatePrecision.DAY:
                 # Full birth date and the initials: survives a slip inside any word but
@@ -251,13 +255,25 @@ def _blocking_keys(
         if person.identity is not None:
             keys.append(f"{record_type}|id|{person.identity}")
     child_year = _year(subjects[0].birth) if subjects else "?"
+    child = forms.get("child")
+    parent_tail = {
+        # The mother's key with the child's family initial: survives any change to the
+        # child's given and middle names. The father's key with the mother's given
+        # initial: survives any change to the child's name, a family name taken from
+        # the other parent included.
+        "mother": _initial(child.family) if child is not None else "?",
+        "father": _initial(mother.given) if mother is not None else "?",
+    }
     for person in related:
         form = forms[person.role]
         if form is not None and record_type == RecordType.BIRTH:
-            # A parent's name and the child's birth year: survives any change to the
-            # child's name. Within the district: province-wide, these blocks grow with
-            # every record held (a common mother's name and a year: hundreds of births).
-            keys.append(f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}|{area}")
+            # A parent's name and the child's birth year, within the district: province-
+            # wide, or without the tail, these blocks grow with every record held (a
+            # common mother's name and a year: hundreds of births in a province).
+            keys.append(
+                f"birth|p|{person.role}|{form.family}|{form.given}|{child_year}|{area}"
+                f"|{parent_tail.get(person.role, '?')}"
+            )
     father = forms.get("father")
     if record_type == RecordType.BIRTH and mother is not None and father is not None:
         # Both parents' names and the child's birth year, province-wide: what the
@@ -272,7 +288,11 @@ def _blocking_keys(
         # The month with two initials: as broad, so within the district as well.
         keys.append(f"{record_type}|e|{_month(event_date)}|{initials}|{area}")
         if event_date.precision == DatePrecision.DAY and form is not None:
-            keys.append(f"{record_type}|e|{event_date}|{_initial(form.family)}")
+            # The day with the family initial: survives any change to the given name.
+            # A birth's within the district (a province's births of one day are ~25,
+            # province-wide this block was a quarter of the candidates a birth met).
+            scope = f"|{area}" if record_type == RecordType.BIRTH else ""
+            keys.append(f"{record_type}|e|{event_date}|{_initial(form.family)}{scope}")
     couple = [form for p in subjects if (form := forms[p.role]) is not None]
     if len(subjects) == 2 and len(couple) == 2:
         first, second = couple
@@ -281,6 +301,27 @@ def _blocking_keys(
             f"{record_type}|c|{first.given}|{second.given}|{first.family[0]}{second.family[0]}"
         )
     return tuple(dict.fromkeys(keys))
+
+
+BLOCKING_KEYS_VERSION: Final = 2
+"""The scheme of :func:`_blocking_keys`. Raise it with every change to the keys: dedup
+re-keys the profiles it holds when it starts (see ``MongoDedupStore.rekey``), since a
+stored profile is found only by the keys it was stored with. 1: until 2026-12-06; 2: the
+parent keys with a tail, a birth's day key within the district, the year of death."""
+
+
+def rekeyed(profile: MatchProfile) -> MatchProfile:
+    """The profile with the blocking keys of the current scheme (from its own fields)."""
+    return replace(
+        profile,
+        blocking_keys=_blocking_keys(
+            profile.record_type,
+            profile.subjects,
+            profile.related,
+            profile.event_date,
+            blocking_area(profile.unit_code),
+        ),
+    )
 
 
 def _fingerprint(
