@@ -377,3 +377,78 @@ def test_store_opens_a_first_release_file(tmp_path: Path) -> None:
         assert national_id == "VN-25-0000000001"
     finally:
         store.close()
+
+
+def test_kept_counts_equal_a_recount_after_any_writes(tmp_path: Path) -> None:
+    """Creates (repeated keys, shared sources), updates changing the type, stale and
+    repeated updates, forgets and a reset: the counts kept with each write always equal
+    the tables counted again, and survive reopening the file."""
+    rng = random.Random(11)
+    path = str(tmp_path / "counts.sqlite3")
+    store = SandboxStore(path)
+    held: list[str] = []
+    types = ["birth", "death", "marriage", None]
+    try:
+        for step in range(400):
+            action = rng.random()
+            if action < 0.55 or not held:
+                payload = body(record_id=f"r{rng.randrange(60)}", version=1)
+                payload["record"]["record_type"] = rng.choice(types)
+                national_id, _, _ = store.create(f"k{rng.randrange(300)}", payload)
+                held.append(national_id)
+            elif action < 0.85:
+                payload = body(version=rng.randrange(1, 5))
+                payload["record"]["record_type"] = rng.choice(types)
+                key = rng.choice([None, f"u{rng.randrange(200)}"])
+                store.update(rng.choice(held), key, payload)
+            elif action < 0.99:
+                store.delete(held.pop(rng.randrange(len(held))))
+            else:
+                store.reset()
+                held.clear()
+            if step % 20 == 0:
+                assert store.stats() == store.recounted_stats(), step
+        final = store.stats()
+        assert final == store.recounted_stats()
+        assert final["records"] > 0
+        assert final["updates"] > 0
+        assert final["duplicate_sources"] > 0
+        assert None in final["by_type"]
+        assert "birth" in final["by_type"]
+    finally:
+        store.close()
+    reopened = SandboxStore(path)
+    try:
+        assert reopened.stats() == final
+    finally:
+        reopened.close()
+
+
+def test_a_file_without_kept_counts_gets_them_counted_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "before-counts.sqlite3"
+    store = SandboxStore(str(path))
+    store.create("a:v1", body(record_id="a"))
+    store.create("b:v1", body(record_id="a"))
+    store.update(store.national_id_of("a:v1") or "", "a:v2", body(record_id="a", version=2))
+    expected = store.stats()
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE counts")
+    conn.commit()
+    conn.close()
+    reopened = SandboxStore(str(path))
+    try:
+        assert reopened.stats() == expected
+        assert expected | {"by_type": {}} == {
+            "records": 2,
+            "writes": 3,
+            "creates": 2,
+            "updates": 1,
+            "distinct_keys": 3,
+            "distinct_sources": 1,
+            "duplicate_sources": 1,
+            "by_type": {},
+        }
+        assert expected["by_type"] == {"birth": 2}
+    finally:
+        reopened.close()
