@@ -117,8 +117,8 @@ class SandboxStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
-        self._migrate()
         self._lock = threading.Lock()
+        self._migrate()
 
     def _migrate(self) -> None:
         have = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
@@ -132,10 +132,9 @@ class SandboxStore:
             " SELECT idempotency_key, national_id, 'create', created_at FROM records"
         )
         if self._conn.execute("SELECT 1 FROM counts WHERE name=?", (_COUNTED,)).fetchone() is None:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM counts")
-            self._add(self._conn, self.recount() | {_COUNTED: 1})
-            self._conn.execute("COMMIT")
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM counts")
+                self._add(conn, self.recount() | {_COUNTED: 1})
 
     @staticmethod
     def _add(conn: sqlite3.Connection, deltas: dict[str, int]) -> None:
