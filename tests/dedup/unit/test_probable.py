@@ -5,6 +5,8 @@ from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordVali
 from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
 from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.domain.profile import MatchProfile, build_profile
+from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import birth, birth_at, validated
@@ -297,3 +299,48 @@ def test_blocking_keys_are_rebuilt_from_a_stored_profile() -> None:
         assert rekeyed(stale) == profile
         seen += 1
     assert seen > 2000
+
+
+def _death_profile(born: str, died: str, residence: str, entry: str) -> MatchProfile:
+    details = copy.deepcopy(example_details(RecordType.DEATH))
+    details["deceased"]["full_name"] = "Nguyễn Văn Minh"
+    details["deceased"]["date_of_birth"] = born
+    details["deceased"]["place_of_residence"] = residence
+    details["date_of_death"] = died
+    record = RECORD_ADAPTER.validate_python(
+        example_record(RecordType.DEATH, details=details, entry_number=entry)
+    )
+    profile = build_profile(record, record_id=f"r{entry}", version=1, unit_code="25459")
+    assert profile is not None
+    return profile
+
+
+def test_a_partial_date_that_merely_agrees_with_a_full_one_counts_half() -> None:
+    # Two Nguyễn Văn Minh born 1918 who died in February 1994 (found at full scale:
+    # namesakes in two communes). Name 8 + sex 0.5 + birth year 2 + month of death 4 =
+    # 14.5 when both registers give the same precision; when one gives the day where the
+    # other gives only the year (or month), each agreement counts half: 8 + 0.5 + 1 + 2.
+    elsewhere = "ấp Hòa Bình, xã Đồng Khởi, huyện Châu Thành, tỉnh Tây Ninh"
+    old = _death_profile("1918", "1994-02", elsewhere, "1")
+    same_precision = _death_profile("1918", "1994-02", "khu phố 1, phường 3", "2")
+    full = _death_profile("1918-03-22", "1994-02-07", "khu phố 1, phường 3", "3")
+    assert compare(old, same_precision).points == 14.5
+    assert compare(old, same_precision).is_match
+    assert compare(old, full).points == 11.5
+    assert not compare(old, full).is_match
+    assert compare(full, old).points == 11.5  # either order
+
+
+def test_residences_agree_only_in_the_same_hamlet_or_street() -> None:
+    # The commune, district and province words two addresses share made a token set
+    # ratio of 90+ for two hamlets of one commune; the hamlet must agree too.
+    hamlet = "ấp Xóm Mới, xã Tân Hưng, huyện Tân Châu, tỉnh Tây Ninh"
+    base = _death_profile("1918", "1994-02", hamlet, "1")
+    other_hamlet = _death_profile(
+        "1918", "1994-02", "ấp Cây Xoài, xã Tân Hưng, huyện Tân Châu, tỉnh Tây Ninh", "2"
+    )
+    abbreviated = _death_profile("1918", "1994-02", "Ấp Xóm Mới, xã Tân Hưng", "3")
+    residence = "details.deceased.place_of_residence"
+    assert residence not in compare(base, other_hamlet).matched_fields
+    assert residence in compare(base, abbreviated).matched_fields
+    assert compare(base, abbreviated).points - compare(base, other_hamlet).points == 2.0

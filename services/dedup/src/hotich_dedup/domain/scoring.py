@@ -4,7 +4,8 @@ The score is a sum of evidence points in the manner of Fellegi and Sunter: each 
 both records carry adds points when it agrees and takes points away when it disagrees;
 a field missing on either side adds nothing. Old registers often give a year where a
 newer one gives a day, so dates are compared at the coarser precision of the two
-(:meth:`PartialDate.may_equal`) and a coarser agreement is worth fewer points.
+(:meth:`PartialDate.may_equal`) and a coarser agreement is worth fewer points; half as
+many again when the precisions differ (:attr:`MatchRules.date_mixed_factor`).
 
 A pair is a probable duplicate when
 
@@ -22,7 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz.fuzz import token_set_ratio
+from rapidfuzz.fuzz import ratio, token_set_ratio
+from rapidfuzz.utils import default_process
 
 from hotich_contracts.dates import DatePrecision, PartialDate
 from hotich_dedup.domain.names import name_similarity
@@ -53,6 +55,11 @@ class MatchRules:
         }
     )
     """A subject's birth date or the event's date agreeing at the coarser precision."""
+    date_mixed_factor: float = 0.5
+    """Share of those points when the two dates are of different precisions (a year
+    against a full date): an entry registered again is written from the same papers, so
+    its date is as precise as the first one; one register knowing the day where the other
+    knows only the year is itself weak evidence of two events (namesakes)."""
     date_same_year: float = -4.0
     """Same year, different month or day."""
     date_near_year: float = -7.0
@@ -71,8 +78,8 @@ class MatchRules:
     :attr:`identity_agree`)."""
     place_agree: float = 0.5
     residence_agree: float = 2.0
-    """A subject's place of residence agreeing (token set ratio >= 90); never negative:
-    people move."""
+    """A subject's place of residence agreeing (:func:`_same_place`: the hamlet or street
+    and the whole address); never negative: people move."""
     max_candidates: int = 5
     """Candidates reported per suspect, best first."""
 
@@ -105,6 +112,8 @@ def _tiers(similarity: float, tiers: Sequence[tuple[float, float]], disagree: fl
 def _date_points(a: PartialDate, b: PartialDate, rules: MatchRules) -> float:
     if a.may_equal(b):
         coarser = min(a.precision, b.precision, key=_rank)
+        if a.precision != b.precision:
+            return rules.date_points[coarser] * rules.date_mixed_factor
         return rules.date_points[coarser]
     gap = abs(a.year - b.year)
     if gap == 0:
@@ -204,7 +213,7 @@ def _person_extras(
     if (
         person.residence is not None
         and other.residence is not None
-        and token_set_ratio(person.residence, other.residence) >= 90
+        and _same_place(person.residence, other.residence)
     ):
         points += rules.residence_agree
         matched.append(f"{path}.place_of_residence")
@@ -229,6 +238,20 @@ def _person_extras(
         elif _same_kind(person.identity, other.identity):
             points += rules.identity_disagree
     return points
+
+
+def _same_place(residence: str, other: str) -> bool:
+    """Whether two folded residences name the same place.
+
+    The whole addresses must agree (token set ratio >= 90, punctuation aside, so that one
+    written in full and one that stops at the commune still do), and so must their first
+    parts, the hamlet or street (ấp, khu phố, số nhà): the commune, district and province
+    words two addresses share would otherwise outweigh two hamlets of one commune.
+    """
+    if token_set_ratio(residence, other, processor=default_process) < 90:
+        return False
+    first, other_first = residence.split(",", 1)[0], other.split(",", 1)[0]
+    return ratio(first, other_first, processor=default_process) >= 85
 
 
 def _same_kind(identity: str, other: str) -> bool:
