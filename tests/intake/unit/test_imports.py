@@ -189,13 +189,17 @@ async def test_a_failed_progress_write_counts_nothing_after_it() -> None:
 async def test_a_cancelled_import_leaves_no_chunk_running() -> None:
     store, jobs = InMemoryRecordStore(), InMemoryImportJobs()
     pub = SlowPublisher()
+    # Tasks other tests' fixtures left on a shared loop are not this import's.
+    before = asyncio.all_tasks()
     task = asyncio.ensure_future(run(store, jobs, pub, ndjson(200), job="j", in_flight=4))
     await asyncio.wait_for(pub.third_call.wait(), timeout=10)
+    started = asyncio.all_tasks() - before - {task}
+    assert started  # the import's chunks run as tasks of their own
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    assert all(t.done() for t in others)
+    assert all(t.done() for t in started)
+    assert not [t for t in asyncio.all_tasks() - before if t is not task and not t.done()]
     assert jobs.jobs["j"]["status"] == "interrupted"
     # whatever was stored is found again by a resend
     again = await run(store, InMemoryImportJobs(), FakePublisher(), ndjson(200), job="j2")

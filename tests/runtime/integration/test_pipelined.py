@@ -357,8 +357,20 @@ async def test_without_values_a_poison_letter_names_its_message_and_bad_bytes_ke
     assert set(letters) == {"PermanentError", "ValidationError"}
     assert letters["PermanentError"]["key"] == "13"
     assert letters["PermanentError"]["value"] == ""
-    assert isinstance(letters["PermanentError"]["offset"], int)
     assert letters["ValidationError"]["value"] == "{not json"
+    # The coordinates kept in place of the message lead back to it.
+    letter = letters["PermanentError"]
+    assert letter["source_topic"] == topic.name
+    reader = AIOKafkaConsumer(bootstrap_servers=topic.bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        tp = TopicPartition(topic.name, int(str(letter["partition"])))
+        reader.assign([tp])
+        reader.seek(tp, int(str(letter["offset"])))
+        [found] = (await reader.getmany(tp, timeout_ms=5000, max_records=1))[tp]
+    finally:
+        await reader.stop()
+    assert (found.key, json.loads(found.value)) == (b"13", {"n": 13})
 
 
 async def test_a_rebalance_cancels_a_batch_stuck_past_the_grace_and_the_new_owner_handles_it(

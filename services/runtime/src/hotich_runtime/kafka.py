@@ -44,6 +44,7 @@ from hotich_contracts.envelope import EventBase
 from hotich_contracts.topics import dlq
 from hotich_runtime import metrics
 from hotich_runtime.errors import PermanentError, RetryableError
+from hotich_runtime.messages import Message
 from hotich_runtime.pipelined import PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
 
@@ -244,13 +245,13 @@ def _retryable(exc: BaseException) -> bool:
 def _delivery(
     subscription: BatchSubscription[E], publisher: EventPublisher
 ) -> tuple[
-    Callable[[ConsumerRecord[Any, Any], BaseException], Awaitable[None]],
-    Callable[[list[tuple[ConsumerRecord[Any, Any], E]]], Awaitable[None]],
+    Callable[[Message, BaseException], Awaitable[None]],
+    Callable[[list[tuple[Message, E]]], Awaitable[None]],
 ]:
     """The dead-letter and deliver steps shared by both kinds of subscription."""
     group = subscription.group_id
 
-    async def dead_letter(record: ConsumerRecord[Any, Any], exc: BaseException) -> None:
+    async def dead_letter(record: Message, exc: BaseException) -> None:
         letter = DeadLetter(
             source_topic=record.topic,
             partition=record.partition,
@@ -275,7 +276,7 @@ def _delivery(
             },
         )
 
-    async def handle_isolating_poison(pairs: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
+    async def handle_isolating_poison(pairs: list[tuple[Message, E]]) -> None:
         try:
             await subscription.handle([event for _, event in pairs])
         except PermanentError as exc:
@@ -286,7 +287,7 @@ def _delivery(
             await handle_isolating_poison(pairs[:middle])
             await handle_isolating_poison(pairs[middle:])
 
-    async def deliver(pairs: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
+    async def deliver(pairs: list[tuple[Message, E]]) -> None:
         async for attempt in AsyncRetrying(
             # Exceptions only: a cancellation (a rebalance, a shutdown) must end the
             # batch, not be retried (tenacity would otherwise take it for a failure).
@@ -344,7 +345,7 @@ def subscribe(
         raw = message.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
         started = time.perf_counter()
-        pairs: list[tuple[ConsumerRecord[Any, Any], E]] = []
+        pairs: list[tuple[Message, E]] = []
         for record in records:
             try:
                 pairs.append((record, decode(record.value or b"")))

@@ -50,21 +50,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from pydantic import ValidationError
 
 from hotich_runtime import metrics
+from hotich_runtime.messages import Message, MessageRef
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
 
 Decode = Callable[[bytes], E]
-DeadLetter = Callable[[ConsumerRecord[Any, Any], BaseException], Awaitable[None]]
-Deliver = Callable[[list[tuple[ConsumerRecord[Any, Any], E]]], Awaitable[None]]
+DeadLetter = Callable[[Message, BaseException], Awaitable[None]]
+Deliver = Callable[[list[tuple[Message, E]]], Awaitable[None]]
 
 
 REVOKE_GRACE_S = 30.0
@@ -126,8 +127,8 @@ def ahead(
 @dataclass
 class _Batch(Generic[E]):
     generation: int
-    pairs: list[tuple[ConsumerRecord[Any, Any], E]]
-    undecodable: list[tuple[ConsumerRecord[Any, Any], ValidationError]]
+    pairs: list[tuple[Message, E]]
+    undecodable: list[tuple[Message, ValidationError]]
     ends: dict[TopicPartition, int]
     """Per partition, the offset after the batch's last message (what to commit)."""
 
@@ -144,8 +145,9 @@ class PipelinedConsumer(Generic[E]):
     that cannot be); ``deliver`` handles a batch of (message, event) pairs and raises
     only after its own retries (what :func:`hotich_runtime.kafka.subscribe` builds);
     ``dead_letter`` sets an undecodable message aside. With ``keep_values`` False, a
-    message's value is dropped once decoded (a batch then holds the events, not the
-    bytes they came from); see :attr:`~hotich_runtime.kafka.BatchSubscription.keep_values`.
+    message is kept as a :class:`~hotich_runtime.messages.MessageRef` once decoded (a
+    batch then holds the events and where they came from, not the bytes nor aiokafka's
+    record); see :attr:`~hotich_runtime.kafka.BatchSubscription.keep_values`.
     ``partition_fetch_bytes`` and ``fetch_max_bytes`` bound one fetch (per partition and
     in all), and so what the client holds before it is parsed.
     """
@@ -319,12 +321,15 @@ class PipelinedConsumer(Generic[E]):
             self._read[tp] = _Read(records[-1].offset + 1, records[-1].timestamp, time.monotonic())
             for record in records:
                 try:
-                    batch.pairs.append((record, self._decode(record.value or b"")))
+                    event = self._decode(record.value or b"")
                 except ValidationError as exc:
-                    batch.undecodable.append((record, exc))
+                    batch.undecodable.append((record, exc))  # its value goes to the DLQ
                     continue
-                if not self._keep_values:
-                    record.value = None
+                if self._keep_values:
+                    batch.pairs.append((record, event))
+                else:
+                    ref = MessageRef(record.topic, record.partition, record.offset, record.key)
+                    batch.pairs.append((ref, event))
         self._next = batch
         self._gathered.set()
         # Let a waiting handler take it and send its first store request before this
