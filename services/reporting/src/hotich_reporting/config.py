@@ -29,7 +29,11 @@ class ReportingSettings(ServiceSettings):
         "KiB a partition (HOTICH_REPORTING_CONSUMER_PARTITION_FETCH_BYTES): 20,000 made "
         "1,982-2,064 records/s with a peak RSS of 214 MB, 30,000 2,831 and 244 MB, 40,000 "
         "3,096 and 268 MB; 50,000 records' events: 20,000 1,979 records/s and 206 MB, "
-        "10,000 1,412 and 181 MB. With the Kafka client's 1 MiB "
+        "10,000 1,412 and 181 MB. Since batches keep message references, not the Kafka "
+        "client's records (150,000 records' events, bench/reporting_bench.py): 30,000 "
+        "2,659 records/s and 238 MB, 20,000 2,190 and 208 MB, 15,000 1,908 and 200 MB; "
+        "beside the whole pipeline, which feeds it slower than that, 30,000 peaked at 219 "
+        "MB over the whole backlog. With the Kafka client's 1 MiB "
         "fetches: 5,000 961 records/s and 330 MB, 20,000 1,455 and 430 MB, 100,000 2,246 "
         "and 838 MB. Raise it to catch up a backlog where memory allows; beside the other "
         "stages on one store, long transactions keep old versions alive and slow them.",
