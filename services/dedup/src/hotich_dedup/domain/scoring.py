@@ -248,10 +248,11 @@ def _same_place(residence: str, other: str) -> bool:
     parts, the hamlet or street (ấp, khu phố, số nhà): the commune, district and province
     words two addresses share would otherwise outweigh two hamlets of one commune.
     """
-    if token_set_ratio(residence, other, processor=default_process) < 90:
-        return False
+    # The hamlets first: two short strings, and where most pairs already differ.
     first, other_first = residence.split(",", 1)[0], other.split(",", 1)[0]
-    return ratio(first, other_first, processor=default_process) >= 85
+    if ratio(first, other_first, processor=default_process) < 85:
+        return False
+    return token_set_ratio(residence, other, processor=default_process) >= 90
 
 
 def _same_kind(identity: str, other: str) -> bool:
