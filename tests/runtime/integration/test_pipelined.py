@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from hotich_local.infra.topics import TopicSpec, ensure_topics
 from hotich_runtime import pipelined
 from hotich_runtime.errors import PermanentError, RetryableError
 from hotich_runtime.kafka import BatchSubscription, EventPublisher, pipelined_consumer
+from hotich_runtime.messages import Message, MessageRef
 from hotich_runtime.pipelined import PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
 from tests.fixtures.polling import eventually
@@ -483,3 +484,64 @@ async def test_aligned_reading_keeps_topics_in_step_by_message_time(kafka_bootst
     print(f"small ahead of big: {unaligned:.1f} s unaligned, {aligned:.1f} s aligned")
     assert unaligned > 5  # left alone, the topic of small messages runs far ahead
     assert aligned < 3  # aligned: within the slack and one fetch of the small topic
+
+
+@pytest.mark.parametrize("keep_values", [False, True])
+async def test_without_values_a_batch_holds_references_to_its_messages_not_the_records(
+    topic: Topic, keep_values: bool
+) -> None:
+    # What a batch holds beside each event: with values dropped, a MessageRef (topic,
+    # partition, offset, key: ~75 bytes, not aiokafka's record with its headers and
+    # sizes); with values kept, the record itself, value included.
+    delivered: list[tuple[object, Ping]] = []
+
+    async def deliver(pairs: list[tuple[Message, Ping]]) -> None:
+        delivered.extend(pairs)
+
+    async def dead_letter(message: Message, exc: BaseException) -> None:
+        raise AssertionError(f"nothing here is undecodable: {exc!r}")
+
+    consumer: PipelinedConsumer[Ping] = PipelinedConsumer(
+        bootstrap=topic.bootstrap,
+        topics=[topic.name],
+        group_id=topic.group,
+        decode=Ping.model_validate_json,
+        deliver=deliver,
+        dead_letter=dead_letter,
+        max_records=50,
+        session_timeout_ms=6000,
+        client_id="test-refs",
+        keep_values=keep_values,
+    )
+    await topic.send(range(120))
+    await consumer.start()
+    try:
+        await until(lambda: len(delivered) >= 120, within=60, what="all delivered")
+    finally:
+        await consumer.stop()
+    assert sorted(event.n for _, event in delivered) == list(range(120))
+    by_place = {}
+    for message, event in delivered:
+        if keep_values:
+            assert isinstance(message, ConsumerRecord)
+            assert json.loads(message.value) == {"n": event.n}
+        else:
+            assert type(message) is MessageRef
+            assert message.value is None
+        assert (message.topic, message.key) == (topic.name, str(event.n).encode())
+        by_place[(message.partition, message.offset)] = event.n
+    # The partition and offset kept are the message's own: read each one back.
+    reader = AIOKafkaConsumer(bootstrap_servers=topic.bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        parts = [TopicPartition(topic.name, p) for p in range(PARTITIONS)]
+        reader.assign(parts)
+        await reader.seek_to_beginning(*parts)
+        found = {}
+        while len(found) < 120:
+            for records in (await reader.getmany(timeout_ms=2000)).values():
+                for record in records:
+                    found[(record.partition, record.offset)] = json.loads(record.value)["n"]
+    finally:
+        await reader.stop()
+    assert found == by_place
