@@ -147,6 +147,43 @@ async def test_marriages_and_deaths_are_matched_too() -> None:
     ]
 
 
+def _death_at(unit_code: str, name: str, **overrides: Any) -> RecordValidated:
+    """A death registered, kept and entered by ``unit_code``; born 1977, died January 1978."""
+    details = example_details(RecordType.DEATH)
+    details["deceased"].update(full_name=name, date_of_birth="1977")
+    details["date_of_death"] = "1978-01"
+    record = RECORD_ADAPTER.validate_python(
+        example_record(
+            RecordType.DEATH,
+            registering_authority_code=unit_code,
+            storing_unit_code=unit_code,
+            registration_date="1980-04-29",
+            details=details,
+            **overrides,
+        )
+    )
+    return validated(record, unit_code=unit_code)
+
+
+async def test_a_mistyped_death_known_to_the_month_is_found_in_another_district() -> None:
+    # A pair of the generated backlog: registered in Phường 1 (thị xã Tây Ninh), then again
+    # in Truông Mít (Dương Minh Châu) with a slip in the given name. The name key differs,
+    # the month key stays in its district and the date has no day: only the month with
+    # the initials and the birth year, province-wide, ties them.
+    store = InMemoryDedupStore()
+    original = _death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
+    again = _death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    first, second = await run(store, original, again)
+    assert first.payload.status == RecordStatus.ACCEPTED
+    assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in second.payload.candidates] == [original.record_id]
+    # Another person of the same initials, year of birth and month of death meets it,
+    # and is told apart by the name.
+    other = _death_at("25582", "Nguyễn Như Ngọc", book_number="2/1980", entry_number="4")
+    [third] = await run(store, other)
+    assert third.payload.status == RecordStatus.ACCEPTED
+
+
 async def test_within_a_batch_only_the_later_record_is_suspected() -> None:
     store = InMemoryDedupStore()
     a, b = validated(birth(entry_number="1")), validated(birth(entry_number="2"))
@@ -212,6 +249,40 @@ async def test_a_mistyped_child_with_a_partial_date_is_found_in_another_district
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert [c.record_id for c in second.payload.candidates] == [original.record_id]
+
+
+async def test_a_mistyped_child_without_a_father_is_found_in_another_district() -> None:
+    # A pair of the generated backlog: no father on the record, a year for a date and a
+    # slip in the given name. The name key differs, and the mother's key stays in its
+    # district: the mother's name with the child's year and initials reaches across.
+    store = InMemoryDedupStore()
+    original = birth_at(
+        "25486", child="Lê Văn Phúc", born="1977", mother="Lê Thị Tiên", father=None
+    )
+    again = birth_at(
+        "25618",
+        child="Lê Văn  Phhúc",
+        born="1977",
+        mother="Lê Thị Tiên",
+        father=None,
+        book_number="01/1999",
+    )
+    first, second = await run(store, original, again)
+    assert first.payload.status == RecordStatus.ACCEPTED
+    assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in second.payload.candidates] == [original.record_id]
+    # Her other son of that year meets it in the same block, and is told apart.
+    brother = birth_at(
+        "25618",
+        child="Lê Văn Phát",
+        born="1977",
+        mother="Lê Thị Tiên",
+        father=None,
+        book_number="01/1999",
+        entry_number="8",
+    )
+    [third] = await run(store, brother)
+    assert third.payload.status == RecordStatus.ACCEPTED
 
 
 def test_the_name_keys_carry_the_mothers_name_or_the_spouses_birth_year() -> None:
