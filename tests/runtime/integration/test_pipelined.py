@@ -106,6 +106,28 @@ class Topic:
             await reader.stop()
 
 
+def raw_consumer(  # type: ignore[no-untyped-def]
+    bootstrap: str, topics: list[str], group_id: str, deliver, *, client_id: str, **options
+) -> PipelinedConsumer[Ping]:
+    """The consumer itself, not as services build it: ``deliver`` sees each message with
+    its event (services' handlers see the events only); nothing here is undecodable."""
+
+    async def dead_letter(message: Message, exc: BaseException) -> None:
+        raise AssertionError(f"nothing here is undecodable: {exc!r}")
+
+    return PipelinedConsumer(
+        bootstrap=bootstrap,
+        topics=topics,
+        group_id=group_id,
+        decode=Ping.model_validate_json,
+        deliver=deliver,
+        dead_letter=dead_letter,
+        session_timeout_ms=6000,
+        client_id=client_id,
+        **options,
+    )
+
+
 async def until(check, *, within: float, what: str) -> None:  # type: ignore[no-untyped-def]
     """Wait for a plain or async check."""
 
@@ -435,19 +457,13 @@ async def _lead_of_small_over_big(
     async def deliver(pairs) -> None:  # type: ignore[no-untyped-def]
         await handle([(record.topic, record.timestamp) for record, _ in pairs])
 
-    async def dead_letter(record, exc) -> None:  # type: ignore[no-untyped-def]
-        raise AssertionError(exc)
-
-    consumer: PipelinedConsumer[Ping] = PipelinedConsumer(
-        bootstrap=kafka_bootstrap,
-        topics=[big, small],
-        group_id=f"test-{uuid.uuid4().hex[:8]}",
-        decode=Ping.model_validate_json,
-        deliver=deliver,
-        dead_letter=dead_letter,
-        max_records=200,
-        session_timeout_ms=6000,
+    consumer = raw_consumer(
+        kafka_bootstrap,
+        [big, small],
+        f"test-{uuid.uuid4().hex[:8]}",
+        deliver,
         client_id="test-align",
+        max_records=200,
         align_ms=align_ms,
     )
     await consumer.start()
@@ -498,19 +514,13 @@ async def test_without_values_a_batch_holds_references_to_its_messages_not_the_r
     async def deliver(pairs: list[tuple[Message, Ping]]) -> None:
         delivered.extend(pairs)
 
-    async def dead_letter(message: Message, exc: BaseException) -> None:
-        raise AssertionError(f"nothing here is undecodable: {exc!r}")
-
-    consumer: PipelinedConsumer[Ping] = PipelinedConsumer(
-        bootstrap=topic.bootstrap,
-        topics=[topic.name],
-        group_id=topic.group,
-        decode=Ping.model_validate_json,
-        deliver=deliver,
-        dead_letter=dead_letter,
-        max_records=50,
-        session_timeout_ms=6000,
+    consumer = raw_consumer(
+        topic.bootstrap,
+        [topic.name],
+        topic.group,
+        deliver,
         client_id="test-refs",
+        max_records=50,
         keep_values=keep_values,
     )
     await topic.send(range(120))
