@@ -69,3 +69,21 @@ def birth_at(unit_code: str, **overrides: Any) -> RecordValidated:
         birth(registering_authority_code=unit_code, storing_unit_code=unit_code, **overrides),
         unit_code=unit_code,
     )
+
+
+def death_at(unit_code: str, name: str, **overrides: Any) -> RecordValidated:
+    """A death registered, kept and entered by ``unit_code``; born 1977, died January 1978."""
+    details = example_details(RecordType.DEATH)
+    details["deceased"].update(full_name=name, date_of_birth="1977")
+    details["date_of_death"] = "1978-01"
+    record = RECORD_ADAPTER.validate_python(
+        example_record(
+            RecordType.DEATH,
+            registering_authority_code=unit_code,
+            storing_unit_code=unit_code,
+            registration_date="1980-04-29",
+            details=details,
+            **overrides,
+        )
+    )
+    return validated(record, unit_code=unit_code)

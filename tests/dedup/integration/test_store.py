@@ -18,7 +18,7 @@ from hotich_dedup.service_layer import review
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, validated
+from tests.dedup.builders import birth, birth_at, death_at, validated
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +56,37 @@ async def test_exact_probable_and_new_versions(dedup_store: Any) -> None:
     first_ids = [e.event_id for e in pub.events(topics.RECORD_DEDUPLICATED)[:3]]
     replay = await deduplicate([a, exact, probable], store=dedup_store, publisher=pub)
     assert [o.event_id for o in replay] == first_ids
+
+
+async def test_cross_district_pairs_found_only_by_the_province_wide_keys(dedup_store: Any) -> None:
+    # Keys version 3: a death with a mistyped given name and a month for a date, and a
+    # fatherless birth with a mistyped child and a year, each registered again in
+    # another district. Each pair shares one key (the store's multikey lookup finds it).
+    pub = FakePublisher()
+    death = death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
+    death_again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    child = birth_at("25486", child="Lê Văn Phúc", born="1977", mother="Lê Thị Tiên", father=None)
+    child_again = birth_at(
+        "25618",
+        child="Lê Văn  Phhúc",
+        born="1977",
+        mother="Lê Thị Tiên",
+        father=None,
+        book_number="01/1999",
+    )
+    out = await deduplicate([death, child], store=dedup_store, publisher=pub) + await deduplicate(
+        [death_again, child_again], store=dedup_store, publisher=pub
+    )
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+    assert [[c.record_id for c in o.payload.candidates] for o in out[2:]] == [
+        [death.record_id],
+        [child.record_id],
+    ]
 
 
 async def test_review_flow(dedup_store: Any) -> None:

@@ -9,11 +9,23 @@ from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, birth_at, validated
+from tests.dedup.builders import birth, birth_at, death_at, validated
 
 
 async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
     return await deduplicate(list(events), store=store, publisher=FakePublisher())
+
+
+def shared_keys(*events: RecordValidated) -> set[str]:
+    """The blocking keys every one of these records is stored and looked up under."""
+    keys = []
+    for event in events:
+        profile = build_profile(
+            event.payload.record, record_id=event.record_id, version=1, unit_code=event.unit_code
+        )
+        assert profile is not None
+        keys.append(set(profile.blocking_keys))
+    return set.intersection(*keys)
 
 
 async def test_a_birth_registered_again_at_another_commune_is_suspected() -> None:
@@ -147,39 +159,23 @@ async def test_marriages_and_deaths_are_matched_too() -> None:
     ]
 
 
-def _death_at(unit_code: str, name: str, **overrides: Any) -> RecordValidated:
-    """A death registered, kept and entered by ``unit_code``; born 1977, died January 1978."""
-    details = example_details(RecordType.DEATH)
-    details["deceased"].update(full_name=name, date_of_birth="1977")
-    details["date_of_death"] = "1978-01"
-    record = RECORD_ADAPTER.validate_python(
-        example_record(
-            RecordType.DEATH,
-            registering_authority_code=unit_code,
-            storing_unit_code=unit_code,
-            registration_date="1980-04-29",
-            details=details,
-            **overrides,
-        )
-    )
-    return validated(record, unit_code=unit_code)
-
-
 async def test_a_mistyped_death_known_to_the_month_is_found_in_another_district() -> None:
     # A pair of the generated backlog: registered in Phường 1 (thị xã Tây Ninh), then again
     # in Truông Mít (Dương Minh Châu) with a slip in the given name. The name key differs,
     # the month key stays in its district and the date has no day: only the month with
     # the initials and the birth year, province-wide, ties them.
     store = InMemoryDedupStore()
-    original = _death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
-    again = _death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    original = death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
+    again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    assert shared_keys(original, again) == {"death|y|nn|1977|1978-01"}
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert [c.record_id for c in second.payload.candidates] == [original.record_id]
-    # Another person of the same initials, year of birth and month of death meets it,
-    # and is told apart by the name.
-    other = _death_at("25582", "Nguyễn Như Ngọc", book_number="2/1980", entry_number="4")
+    # Another person of the same initials, year of birth and month of death meets it
+    # under that key, and is told apart by the name.
+    other = death_at("25582", "Nguyễn Như Ngọc", book_number="2/1980", entry_number="4")
+    assert "death|y|nn|1977|1978-01" in shared_keys(original, other)
     [third] = await run(store, other)
     assert third.payload.status == RecordStatus.ACCEPTED
 
@@ -267,11 +263,12 @@ async def test_a_mistyped_child_without_a_father_is_found_in_another_district() 
         father=None,
         book_number="01/1999",
     )
+    assert shared_keys(original, again) == {"birth|m|le|tien|1977|lp"}
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
     assert second.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert [c.record_id for c in second.payload.candidates] == [original.record_id]
-    # Her other son of that year meets it in the same block, and is told apart.
+    # Her other son of that year meets it under that key, and is told apart.
     brother = birth_at(
         "25618",
         child="Lê Văn Phát",
@@ -281,6 +278,7 @@ async def test_a_mistyped_child_without_a_father_is_found_in_another_district() 
         book_number="01/1999",
         entry_number="8",
     )
+    assert "birth|m|le|tien|1977|lp" in shared_keys(original, brother)
     [third] = await run(store, brother)
     assert third.payload.status == RecordStatus.ACCEPTED
 
