@@ -99,6 +99,15 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
 
     pipeline = results["pipeline"]
     assert pipeline["status"] == "complete"
+    # Every record compared with its own truth, not only the counts.
+    records = pipeline["per_record"]
+    assert records["records"] == expected["created"]
+    assert records["matching"] == records["records"], records["examples"]
+    assert records["matrix"]["exported"] == {"exported": expected["exported"]}
+    assert records["sandbox"]["read"] is True
+    assert records["sandbox"]["held"] == expected["exported"]
+    checked = {r["check"] for r in results["correctness"]["checks"]}
+    assert "per record: sandbox holds a record twice" in checked
     assert pipeline["records_created"] == expected["created"]
     assert pipeline["records_per_s"] > 0
     assert pipeline["ingest"]["records_per_s"] > 0

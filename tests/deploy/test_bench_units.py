@@ -99,3 +99,65 @@ def test_correctness_flags_a_missing_export() -> None:
         "reporting: exported",
         "reporting: not yet final (received, valid, accepted)",
     }
+
+
+def test_every_created_item_has_its_expected_label() -> None:
+    expected = bench.expected_outcomes(bench.BenchOptions(records=2000))
+    labels = [label for label in expected.labels if label is not None]
+    assert len(labels) == expected.created
+    assert labels.count("exported") == expected.exported
+    assert labels.count("duplicate_suspected") == expected.duplicate_suspected
+    rejected = [label for label in labels if label.startswith("rejected:")]
+    assert len(rejected) == expected.rejected
+    assert {"rejected:duplicate_exact", "rejected:not_enterable"} <= set(rejected)
+    # Each planned item points at its own label.
+    for item in bench.plan_items(bench.BenchOptions(records=2000), "r", 2000):
+        assert (expected.labels[item.seq] is None) == item.malformed
+    # Duplicate groups: every duplicate with its original, under the original's number.
+    groups: dict[int, list[str | None]] = {}
+    for seq, root in expected.group_of.items():
+        groups.setdefault(root, []).append(expected.labels[seq])
+    assert groups
+    for root, members in groups.items():
+        assert expected.group_of[root] == root
+        assert len(members) >= 2
+
+
+def test_a_rejection_matches_when_the_truths_reason_is_among_its_reasons() -> None:
+    want = "rejected:out_of_scope_date"
+    assert bench.actual_label("rejected", ["not_enterable", "out_of_scope_date"], want) == want
+    assert bench.actual_label("rejected", ["duplicate_exact"], want) == "rejected:duplicate_exact"
+    assert bench.actual_label("rejected", [], want) == "rejected"
+    assert bench.actual_label("exported", [], want) == "exported"
+    assert bench.actual_label("duplicate_suspected", ["duplicate_probable"], "exported") == (
+        "duplicate_suspected"
+    )
+
+
+def test_per_record_checks_catch_errors_that_cancel_out_in_the_counts() -> None:
+    """A missed duplicate exported and a distinct record held: the counts still agree."""
+    expected = bench.Expected(created=10, exported=8, duplicate_suspected=2)
+    counts = {"total": 10, "exported": 8, "duplicate_suspected": 2}
+    pipeline = {
+        "ingest": {"outcomes": {"created": 10}},
+        "counts_before": {"reporting": {}, "sandbox": {"records": 0, "duplicate_sources": 0}},
+        "counts_after": {"reporting": counts, "sandbox": {"records": 8, "duplicate_sources": 0}},
+        "per_record": {
+            "records": 10,
+            "matching": 8,
+            "mismatched": 2,
+            "distinct_held_as_suspected": 1,
+            "duplicates_exported": 1,
+            "sandbox": {"read": True, "held": 8, "missing": 1, "unexpected": 1, "held_twice": 0},
+        },
+    }
+    result = bench.correctness(expected, pipeline)
+    assert result["passed"] is False
+    failed = {r["check"] for r in result["checks"] if not r["ok"]}
+    assert failed == {
+        "per record: final state as its truth says",
+        "per record: distinct records held as suspected duplicates",
+        "per record: duplicates exported",
+        "per record: sandbox lacks a record reporting says exported",
+        "per record: sandbox holds a record reporting does not say exported",
+    }

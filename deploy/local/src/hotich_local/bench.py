@@ -26,7 +26,7 @@ What it does, in order:
    number of processes and hops, the same records and batches, no business logic
    (:mod:`hotich_local.bench_hops`).
 5. **Results.** The correctness check (intake's answers, the sandbox and reporting
-   against the ground truth), a table on stdout, ``--out`` (JSON) and ``--plot`` (PNG:
+   against the ground truth, in counts and record by record: :func:`per_record`), a table on stdout, ``--out`` (JSON) and ``--plot`` (PNG:
    throughput, lag per consumer group and CPU over time).
 """
 
@@ -56,7 +56,7 @@ from hotich_contracts import topics
 from hotich_local import accounts, bench_hops, stack
 from hotich_local.infra import procs
 from hotich_local.synth import PLAN_TOTAL, GenerationConfig, generate
-from hotich_local.synth.model import NoiseRates
+from hotich_local.synth.model import NoiseRates, Truth
 
 Echo = Callable[[str], None]
 
@@ -143,6 +143,13 @@ class Expected:
     by_source: Counter[str] = field(default_factory=Counter)
     senders: set[tuple[str, str]] = field(default_factory=set)
     """(unit, source) pairs that post records."""
+    labels: list[str | None] = field(default_factory=lambda: [None])
+    """Each item's expected final outcome (:func:`truth_label`), by its truth id's
+    sequence number (:func:`truth_seq`); None for a malformed item."""
+    group_of: dict[int, int] = field(default_factory=dict)
+    """Sequence number -> that of the first record of its duplicate group (the records
+    the truth says are one entry keyed again or a probable duplicate), for the items in
+    one; see :func:`per_record`."""
 
 
 @dataclass
@@ -153,8 +160,45 @@ class Planned:
     source: str
     body: dict[str, Any]
     key: str
+    seq: int
+    """The sequence number of its truth id (:func:`truth_seq`)."""
     malformed: bool
     interactive: bool
+
+
+def truth_seq(truth_id: str) -> int:
+    """The generator's sequence number in a truth id (``syn2547-00000042`` -> 42)."""
+    return int(truth_id.rsplit("-", 1)[1])
+
+
+def truth_label(truth: Truth) -> str:
+    """What the pipeline must make of an item, as one label.
+
+    ``exported``, ``duplicate_suspected`` or ``rejected:<the truth's first reason>``.
+    """
+    status = truth["final_status"]
+    if status == "accepted":
+        return "exported"
+    if status == "rejected":
+        reasons = truth.get("reasons") or ()
+        return f"rejected:{reasons[0]}" if reasons else "rejected"
+    return str(status)
+
+
+def actual_label(status: str, reasons: list[str], expected: str | None) -> str:
+    """A record's final state in reporting as a label comparable to :func:`truth_label`.
+
+    A rejection counts as the expected one when that reason is among its reasons.
+    """
+    if status != "rejected":
+        return status
+    if (
+        expected is not None
+        and expected.startswith("rejected:")
+        and expected.split(":", 1)[1] in reasons
+    ):
+        return expected
+    return f"rejected:{reasons[0]}" if reasons else "rejected"
 
 
 def role_for(source: str) -> str:
@@ -177,6 +221,7 @@ def plan_items(opts: BenchOptions, run: str, total: int) -> Iterator[Planned]:
             source=truth["source"],
             body=record,
             key=f"bench-{run}-{truth['id']}",
+            seq=truth_seq(truth["id"]),
             malformed=truth["malformed"],
             interactive=bool(every) and index % every == 0,
         )
@@ -190,9 +235,16 @@ def expected_outcomes(opts: BenchOptions) -> Expected:
         expected.items += 1
         expected.senders.add((truth["entering_unit_code"], truth["source"]))
         expected.by_source[truth["source"]] += 1
+        seq = truth_seq(truth["id"])
+        expected.labels.extend([None] * (seq + 1 - len(expected.labels)))
+        if truth["duplicate_of"]:
+            original = truth_seq(truth["duplicate_of"])
+            root = expected.group_of.setdefault(original, original)
+            expected.group_of[seq] = root
         if truth["malformed"]:
             expected.invalid += 1
             continue
+        expected.labels[seq] = truth_label(truth)
         expected.created += 1
         status = truth["final_status"]
         if status == "accepted":
@@ -268,7 +320,7 @@ class ProcSampler:
         return out
 
     def cores_timeline(self) -> list[dict[str, Any]]:
-        """Cores each process used between consecutive samples."""
+        """Cores each process used between consecutive samples, and its RSS at the second."""
         out = []
         for before, after in zip(self.rows, self.rows[1:], strict=False):
             dt = max(after["t"] - before["t"], 1e-9)
@@ -280,6 +332,7 @@ class ProcSampler:
                         for n in self.pids
                         if after["cpu_s"].get(n) is not None and before["cpu_s"].get(n) is not None
                     },
+                    "rss_mb": {n: v for n, v in after["rss_mb"].items() if v is not None},
                 }
             )
         return out
@@ -528,6 +581,8 @@ class Progress:
     samples: dict[str, Sample] = field(default_factory=dict)
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+    """Record id -> truth sequence number of every record intake created."""
     singles: int = 0
     single_sample_every: int = 1
     """Every n-th single POST is a sample: the samples spread over the whole run."""
@@ -589,6 +644,8 @@ async def bulk_client(
         progress.ack_latency["batch"].append(acked - started)
         for result in results:
             progress.outcomes[result["outcome"]] += 1
+            if result["outcome"] == "created":
+                progress.created[result["record_id"]] = batch[result["index"]].seq
         progress.acked += sum(1 for r in results if r["outcome"] == "created")
         if progress.batches % opts.sample_every == 1:
             first = next((r for r in results if r["outcome"] == "created"), None)
@@ -619,6 +676,7 @@ async def interactive_client(
         acked = clock()
         if response.status_code == 202:
             record_id = response.json()["record_id"]
+            progress.created[record_id] = item.seq
             progress.outcomes["created"] += 1
             progress.acked += 1
             progress.ack_latency["single"].append(acked - started)
@@ -707,6 +765,146 @@ async def watch_events(
                         sample.accepted_event = sample.accepted_event or seen
     finally:
         await consumer.stop()
+
+
+# --------------------------------------------------------------------------- per record
+
+
+PER_RECORD_EXAMPLES = 25
+"""Mismatched records listed in the results (of each kind)."""
+
+
+def reporting_database(state: stack.StackState) -> tuple[str, str]:
+    """(store URL, database) of reporting's projection in ``state``'s stack."""
+    prefix = state.intake_database.removesuffix("intake")
+    name = os.environ.get("HOTICH_REPORTING_MONGODB_DATABASE") or f"{prefix}reporting"
+    return state.mongodb_urls.get("reporting", state.mongodb_url), name
+
+
+def sandbox_holdings(home: str, wanted: dict[str, int]) -> dict[str, int] | None:
+    """How many records the sandbox holds for each of ``wanted``'s ids that it holds.
+
+    Read from its SQLite file (read-only); None if the file is not there.
+    """
+    path = Path(home) / "data" / "national_sandbox.sqlite3"
+    if not path.exists():
+        return None
+    import sqlite3
+
+    held: dict[str, int] = {}
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = conn.execute(
+            "SELECT source_record_id, COUNT(*) FROM records"
+            " WHERE source_record_id IS NOT NULL GROUP BY source_record_id"
+        )
+        for source_id, count in rows:
+            if source_id in wanted:
+                held[source_id] = int(count)
+    finally:
+        conn.close()
+    return held
+
+
+async def per_record(
+    state: stack.StackState, expected: Expected, created: dict[str, int]
+) -> dict[str, Any]:
+    """Every created record's final state against its own ground truth.
+
+    The counts of a run can agree while its records do not (a missed duplicate exported
+    and a distinct record held for review cancel out). Here each record's status and
+    reasons in reporting's projection are compared with what its truth says
+    (:func:`truth_label`), and the sandbox must hold exactly the records reporting counts
+    as exported, each once.
+
+    Within a duplicate group the comparison is of the group's outcomes, not of who got
+    which: the truth calls the first in the generator's order the original, but clients
+    post concurrently, and when the copy arrives first it is the one exported and the
+    original the one rejected as its duplicate: the same outcome for the register. Every
+    other record is compared alone. ``matrix`` counts records by expected then actual
+    label (within a group, its unmatched outcomes paired in order).
+    """
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    url, database = reporting_database(state)
+    actual: list[str | None] = [None] * len(expected.labels)
+    found = 0
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(url)
+    try:
+        cursor = client[database]["records"].find({}, {"s": 1, "rs": 1}, batch_size=10_000)
+        async for doc in cursor:
+            seq = created.get(doc["_id"])
+            if seq is None or seq >= len(actual):
+                continue  # another run's record
+            want = expected.labels[seq]
+            actual[seq] = actual_label(str(doc.get("s")), list(doc.get("rs") or ()), want)
+            found += 1
+    finally:
+        client.close()
+    record_of = {seq: record_id for record_id, seq in created.items()}
+
+    matrix: dict[str, Counter[str]] = defaultdict(Counter)
+    examples: list[dict[str, Any]] = []
+    groups: dict[int, list[int]] = defaultdict(list)
+    for seq in record_of:
+        root = expected.group_of.get(seq)
+        if root is not None:
+            groups[root].append(seq)
+            continue
+        want, got = expected.labels[seq] or "unknown", actual[seq] or "missing"
+        matrix[want][got] += 1
+        if got != want and len(examples) < PER_RECORD_EXAMPLES:
+            examples.append(
+                {"seq": seq, "record_id": record_of[seq], "expected": want, "actual": got}
+            )
+    for members in groups.values():
+        wants = Counter(expected.labels[seq] or "unknown" for seq in members)
+        gots = Counter(actual[seq] or "missing" for seq in members)
+        for label, n in (wants & gots).items():
+            matrix[label][label] += n
+        unmatched = sorted((wants - gots).elements()), sorted((gots - wants).elements())
+        for want, got in zip(*unmatched, strict=True):
+            matrix[want][got] += 1
+            if len(examples) < PER_RECORD_EXAMPLES:
+                examples.append(
+                    {
+                        "group": [record_of[seq] for seq in sorted(members)],
+                        "expected": want,
+                        "actual": got,
+                    }
+                )
+    mismatched = sum(n for want, row in matrix.items() for got, n in row.items() if got != want)
+
+    sandbox: dict[str, Any] = {"read": False}
+    held = await asyncio.to_thread(sandbox_holdings, state.home, created)
+    if held is not None:
+        exported = {record_of[seq] for seq in record_of if actual[seq] == "exported"}
+        sandbox = {
+            "read": True,
+            "held": len(held),
+            "missing": len(exported - held.keys()),
+            "unexpected": len(held.keys() - exported),
+            "held_twice": sum(1 for n in held.values() if n > 1),
+        }
+    missed = sum(
+        row.get("exported", 0)
+        for want, row in matrix.items()
+        if want in ("duplicate_suspected", "rejected:duplicate_exact")
+    )
+    return {
+        "records": len(created),
+        "found_in_reporting": found,
+        "matching": len(created) - mismatched,
+        "mismatched": mismatched,
+        "duplicate_groups": len(groups),
+        "distinct_held_as_suspected": matrix.get("exported", Counter()).get(
+            "duplicate_suspected", 0
+        ),
+        "duplicates_exported": missed,
+        "matrix": {want: dict(row) for want, row in sorted(matrix.items())},
+        "sandbox": sandbox,
+        "examples": examples,
+    }
 
 
 # --------------------------------------------------------------------------- the runs
@@ -949,6 +1147,12 @@ async def run_pipeline(
             "sandbox": await session.sandbox_counts(),
         }
         spent = {name: store_time(tops[name], await store_top(url)) for name, url in stores.items()}
+        checked = time.monotonic()
+        records = await per_record(state, expected, progress.created)
+        echo(
+            f"per record: {records['matching']:,} of {records['records']:,} as their truth says "
+            f"({time.monotonic() - checked:.0f}s to check)"
+        )
         watcher.cancel()
         with suppress(asyncio.CancelledError):
             await watcher
@@ -1016,6 +1220,7 @@ async def run_pipeline(
         "store_time": spent,
         "counts_before": before,
         "counts_after": after,
+        "per_record": records,
         "timeline": timeline,
         "lag_timeline": lag.rows,
         "cores_timeline": cpu.cores_timeline(),
@@ -1288,6 +1493,32 @@ def correctness(expected: Expected, pipeline: dict[str, Any]) -> dict[str, Any]:
         ),
         ("reporting: export_failed", 0, rep.get("export_failed", 0)),
     ]
+    records = pipeline.get("per_record")
+    if records is not None:
+        checks += [
+            ("per record: final state as its truth says", records["records"], records["matching"]),
+            (
+                "per record: distinct records held as suspected duplicates",
+                0,
+                records["distinct_held_as_suspected"],
+            ),
+            ("per record: duplicates exported", 0, records["duplicates_exported"]),
+        ]
+        sandbox = records["sandbox"]
+        if sandbox.get("read"):
+            checks += [
+                (
+                    "per record: sandbox lacks a record reporting says exported",
+                    0,
+                    sandbox["missing"],
+                ),
+                (
+                    "per record: sandbox holds a record reporting does not say exported",
+                    0,
+                    sandbox["unexpected"],
+                ),
+                ("per record: sandbox holds a record twice", 0, sandbox["held_twice"]),
+            ]
     rows = [{"check": c, "expected": e, "actual": a, "ok": e == a} for c, e, a in checks]
     return {"passed": all(r["ok"] for r in rows), "checks": rows}
 
@@ -1426,6 +1657,16 @@ def table(results: dict[str, Any]) -> str:
             f"{_fmt(ex['pipeline_hours'], ' h')} (ceiling {_fmt(ex.get('baseline_hours'), ' h')})",
         )
     )
+    records = p.get("per_record")
+    if records is not None:
+        rows.append(
+            (
+                "records as their own truth says",
+                f"{records['matching']:,} of {records['records']:,} "
+                f"({records['distinct_held_as_suspected']} distinct held as suspected, "
+                f"{records['duplicates_exported']} duplicates exported)",
+            )
+        )
     rows.append(
         (
             "correctness against the ground truth",
