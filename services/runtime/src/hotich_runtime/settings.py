@@ -62,6 +62,15 @@ class ServiceSettings(BaseSettings):
         description="Allocations between young garbage collections (Python's default: 700; "
         "0 keeps Python's settings and skips gc.freeze).",
     )
+    tracemalloc_file: str | None = Field(
+        default=None,
+        description="Diagnosis only: trace Python allocations and write the largest sites "
+        "at each new high to this file (JSON; see hotich_runtime.memory_profile). Slows "
+        "the service roughly by half.",
+    )
+    tracemalloc_frames: int = Field(
+        default=1, ge=1, description="Traceback frames an allocation site is grouped by."
+    )
     instance_id: str = Field(
         default_factory=lambda: _env("HOTICH_INSTANCE_ID", f"{socket.gethostname()}-{os.getpid()}"),
         description="Tells instances of one service apart in logs and metrics.",
