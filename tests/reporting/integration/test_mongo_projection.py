@@ -11,6 +11,7 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import monitoring
 
+from hotich_reporting.adapters import mongo_projection
 from hotich_reporting.adapters.event_views import decode
 from hotich_reporting.adapters.memory import MemoryProjection
 from hotich_reporting.adapters.mongo_projection import MongoProjection
@@ -147,6 +148,28 @@ async def test_a_state_cached_by_one_instance_and_changed_by_another_is_not_trus
     assert await first.apply(deduplicated) == 60
     expected = await _expected(entered + validated + deduplicated)
     assert (await first.dump()).differences(await expected.dump()) == []
+    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+
+
+async def test_a_conflict_in_a_later_slice_of_the_states_undoes_the_earlier_ones(
+    client: AsyncIOMotorClient[dict[str, Any]],
+    database_name: str,
+    views: list[EventView],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The states are written in slices, all in the batch's one transaction."""
+    monkeypatch.setattr(mongo_projection, "_WRITE_CHUNK", 7)
+    entered, validated, _ = _by_stage(views)
+    db = client[database_name]
+    first, second = MongoProjection(client, db), MongoProjection(client, db)
+    assert await first.apply(entered) == 60  # nine slices
+    # Another instance changes the last ten records: the first one's cache is stale
+    # for them only, so its next batch conflicts in its eighth slice, after seven
+    # slices of states were written.
+    assert await second.apply(validated[50:]) == 10
+    counts = await first.apply(validated)
+    assert counts == 50  # applied again from the store: the last ten changed nothing
+    expected = await _expected(entered + validated)
     assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
 
 

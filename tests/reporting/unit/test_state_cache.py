@@ -57,3 +57,22 @@ def test_a_cache_of_size_zero_keeps_nothing() -> None:
     cache = StateCache(0)
     cache.put("a", Cached(1, _state("a")))
     assert cache.get("a") is None
+
+
+def test_hits_and_misses_are_exported_as_metrics() -> None:
+    from prometheus_client import REGISTRY
+
+    def count(result: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "hotich_cache_lookups_total", {"cache": "record_states", "result": result}
+        )
+        return value or 0.0
+
+    hits, misses = count("hit"), count("miss")
+    cache = StateCache(10)
+    cache.put("a", Cached(1, _state("a")))
+    cache.get("a")
+    cache.get("a")
+    cache.get("b")
+    assert count("hit") - hits == 2
+    assert count("miss") - misses == 1

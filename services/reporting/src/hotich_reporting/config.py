@@ -72,11 +72,14 @@ class ReportingSettings(ServiceSettings):
         description="Intake, where the dashboard's login form gets a token.",
     )
     cached_states: int = Field(
-        default=20_000,
+        default=5_000,
         ge=0,
         description="Record states kept in memory (least recently used out), so that the "
         "prior state of a record this instance wrote is not read again; 0 turns it off. "
-        "About 0.9 KB each (measured): the default costs ~18 MB.",
+        "About 0.9 KB each by tracemalloc, more in RSS: draining 150,000 records' events, "
+        "5,000 (the default since 2026-12-07) peaked 22 MB lower than 20,000 at the same "
+        "speed (182.0 MB and 2,274 records/s against 203.7 and 2,278). Hits and misses "
+        "are on /metrics (hotich_cache_lookups_total).",
     )
     default_aql: str = Field(default="1.0", description="AQL proposed for acceptance lots.")
     topic_prefix: str = Field(

@@ -46,3 +46,8 @@ COALESCED = Histogram(
     ["name"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
+CACHE_LOOKUPS = Counter(
+    "hotich_cache_lookups_total",
+    "Lookups in an in-process cache (reporting's record states...), by result (hit, miss).",
+    ["cache", "result"],
+)

@@ -11,6 +11,7 @@ a test checks them against the full models.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -117,7 +118,9 @@ class _Envelope(_Slim):
             occurred_at=timestamp(self.occurred_at),
             record_id=self.record_id,
             version=self.record_version,
-            unit_code=self.unit_code,
+            # One string per unit, not one per event (~50 bytes each of a batch's tens
+            # of thousands of events, and of the states they make).
+            unit_code=sys.intern(self.unit_code),
             status=status,
             phase=None if phase is None else str(phase),
             late=late,

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hotich_reporting.domain.lifecycle import RecordState
+from hotich_runtime.metrics import CACHE_LOOKUPS
 
 __all__ = ["Cached", "StateCache"]
 
@@ -42,6 +43,8 @@ class StateCache:
         self._entries: OrderedDict[str, Cached] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self._hit = CACHE_LOOKUPS.labels("record_states", "hit")
+        self._miss = CACHE_LOOKUPS.labels("record_states", "miss")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -54,8 +57,10 @@ class StateCache:
         entry = self._entries.get(record_id)
         if entry is None:
             self.misses += 1
+            self._miss.inc()
             return None
         self.hits += 1
+        self._hit.inc()
         self._entries.move_to_end(record_id)
         return entry
 
