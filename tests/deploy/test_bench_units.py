@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from hotich_contracts.events import RecordEntered, RecordEnteredPayload
 from hotich_contracts.plan import load_plan
@@ -79,6 +80,13 @@ def test_stage_figures_rate_while_behind_and_drain() -> None:
     assert figures["records_per_s_while_behind"] == 37.5
 
 
+def failed_checks(result: dict[str, Any]) -> set[str]:
+    """The checks a correctness result failed (and that it says it failed)."""
+    failed = {r["check"] for r in result["checks"] if not r["ok"]}
+    assert result["passed"] is (not failed)
+    return failed
+
+
 def test_correctness_flags_a_missing_export() -> None:
     expected = bench.Expected(created=10, invalid=1, exported=8, rejected=2)
     before = {"reporting": {}, "sandbox": {"records": 5, "duplicate_sources": 0}}
@@ -91,10 +99,7 @@ def test_correctness_flags_a_missing_export() -> None:
         "counts_before": before,
         "counts_after": after,
     }
-    result = bench.correctness(expected, pipeline)
-    assert result["passed"] is False
-    failed = {r["check"] for r in result["checks"] if not r["ok"]}
-    assert failed == {
+    assert failed_checks(bench.correctness(expected, pipeline)) == {
         "sandbox: records held (exported)",
         "reporting: exported",
         "reporting: not yet final (received, valid, accepted)",
@@ -151,10 +156,7 @@ def test_per_record_checks_catch_errors_that_cancel_out_in_the_counts() -> None:
             "sandbox": {"read": True, "held": 8, "missing": 1, "unexpected": 1, "held_twice": 0},
         },
     }
-    result = bench.correctness(expected, pipeline)
-    assert result["passed"] is False
-    failed = {r["check"] for r in result["checks"] if not r["ok"]}
-    assert failed == {
+    assert failed_checks(bench.correctness(expected, pipeline)) == {
         "per record: final state as its truth says",
         "per record: distinct records held as suspected duplicates",
         "per record: duplicates exported",
