@@ -173,6 +173,43 @@ async def test_a_conflict_in_a_later_slice_of_the_states_undoes_the_earlier_ones
     assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
 
 
+async def test_a_batch_of_many_records_goes_in_parts_and_a_crash_between_them_loses_nothing(
+    client: AsyncIOMotorClient[dict[str, Any]],
+    database_name: str,
+    views: list[EventView],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More records than one transaction takes: parts of whole records, each atomic."""
+    monkeypatch.setattr(mongo_projection, "_RECORDS_PER_TRANSACTION", 25)
+    entered, validated, deduplicated = _by_stage(views)
+    db = client[database_name]
+    store = MongoProjection(client, db, cached_states=0)
+    assert await store.apply(entered) == 60  # three parts
+    batch = validated + deduplicated  # 60 records, two events each, in three parts
+    parts: list[set[str]] = []
+    real_apply = MongoProjection._apply
+
+    async def crash_on_the_third(
+        self: MongoProjection, part: list[EventView], ids: list[str]
+    ) -> int:
+        parts.append({v.record_id for v in part})
+        if len(parts) == 3:
+            raise RuntimeError("the process dies here")
+        return await real_apply(self, part, ids)
+
+    monkeypatch.setattr(MongoProjection, "_apply", crash_on_the_third)
+    with pytest.raises(RuntimeError):
+        await store.apply(batch)
+    # Every part held whole records: both events of each of its records.
+    assert [len(p) for p in parts] == [25, 25, 10]
+    assert all(len([v for v in batch if v.record_id in p]) == 2 * len(p) for p in parts)
+    monkeypatch.setattr(MongoProjection, "_apply", real_apply)
+    # Delivered again after the crash: the first two parts fold nothing twice.
+    assert await MongoProjection(client, db).apply(batch) == 10
+    expected = await _expected(entered + batch)
+    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+
+
 async def test_a_redelivered_batch_changes_nothing(
     client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
 ) -> None:
