@@ -89,6 +89,7 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-3000:]
     assert "| end to end" in text  # the table
+    assert "| records as their own truth says" in text
 
     results = json.loads(out.read_text())
     assert results["stack"]["fresh"] is False  # it used the stack started here
@@ -123,6 +124,8 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
         "hotich-reporting",
     }
     assert pipeline["lag_timeline"]
+    # Each process's RSS over time, beside its cores.
+    assert all(row["rss_mb"]["reporting"] > 0 for row in pipeline["cores_timeline"])
     # Where each store's time went (its `top` command): the services' collections.
     assert set(pipeline["store_time"]) == {"store", "store-2"}
     spent = [r for t in pipeline["store_time"].values() for r in t["by_operation"]]

@@ -131,3 +131,22 @@ def test_a_run_that_did_not_complete_is_credited_only_with_finished_records() ->
     assert records_finished("complete", 1000, delta) == 1000
     assert records_finished("stalled", 1000, delta) == 322
     assert records_finished("timeout", 1000, {}) == 0
+
+
+def test_a_services_database_is_named_as_the_stack_names_it(tmp_path: Path) -> None:
+    config = stack.StackConfig.load(str(tmp_path), database_prefix="bench_x_")
+    env = stack.service_env(
+        config, "HOTICH_REPORTING_", "reporting", "k:1", "mongodb://m", tmp_path
+    )
+    state = stack.StackState(
+        home=str(tmp_path),
+        kafka="k:1",
+        broker="kafka",
+        broker_version="",
+        mongodb_url="mongodb://m",
+        store="secantusdb",
+        urls={},
+        pids={},
+        intake_database=f"{config.database_prefix}intake",
+    )
+    assert stack.service_database(state, "reporting") == env["HOTICH_REPORTING_MONGODB_DATABASE"]

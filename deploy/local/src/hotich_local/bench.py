@@ -776,9 +776,8 @@ PER_RECORD_EXAMPLES = 25
 
 def reporting_database(state: stack.StackState) -> tuple[str, str]:
     """(store URL, database) of reporting's projection in ``state``'s stack."""
-    prefix = state.intake_database.removesuffix("intake")
-    name = os.environ.get("HOTICH_REPORTING_MONGODB_DATABASE") or f"{prefix}reporting"
-    return state.mongodb_urls.get("reporting", state.mongodb_url), name
+    url = state.mongodb_urls.get("reporting", state.mongodb_url)
+    return url, stack.service_database(state, "reporting")
 
 
 def sandbox_holdings(home: str, wanted: dict[str, int]) -> dict[str, int] | None:
@@ -841,25 +840,22 @@ async def per_record(
             found += 1
     finally:
         client.close()
-    record_of = {seq: record_id for record_id, seq in created.items()}
 
     matrix: dict[str, Counter[str]] = defaultdict(Counter)
     examples: list[dict[str, Any]] = []
-    groups: dict[int, list[int]] = defaultdict(list)
-    for seq in record_of:
+    groups: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for record_id, seq in created.items():
         root = expected.group_of.get(seq)
         if root is not None:
-            groups[root].append(seq)
+            groups[root].append((seq, record_id))
             continue
         want, got = expected.labels[seq] or "unknown", actual[seq] or "missing"
         matrix[want][got] += 1
         if got != want and len(examples) < PER_RECORD_EXAMPLES:
-            examples.append(
-                {"seq": seq, "record_id": record_of[seq], "expected": want, "actual": got}
-            )
+            examples.append({"seq": seq, "record_id": record_id, "expected": want, "actual": got})
     for members in groups.values():
-        wants = Counter(expected.labels[seq] or "unknown" for seq in members)
-        gots = Counter(actual[seq] or "missing" for seq in members)
+        wants = Counter(expected.labels[seq] or "unknown" for seq, _ in members)
+        gots = Counter(actual[seq] or "missing" for seq, _ in members)
         for label, n in (wants & gots).items():
             matrix[label][label] += n
         unmatched = sorted((wants - gots).elements()), sorted((gots - wants).elements())
@@ -868,7 +864,7 @@ async def per_record(
             if len(examples) < PER_RECORD_EXAMPLES:
                 examples.append(
                     {
-                        "group": [record_of[seq] for seq in sorted(members)],
+                        "group": [record_id for _, record_id in sorted(members)],
                         "expected": want,
                         "actual": got,
                     }
@@ -878,7 +874,7 @@ async def per_record(
     sandbox: dict[str, Any] = {"read": False}
     held = await asyncio.to_thread(sandbox_holdings, state.home, created)
     if held is not None:
-        exported = {record_of[seq] for seq in record_of if actual[seq] == "exported"}
+        exported = {r for r, seq in created.items() if actual[seq] == "exported"}
         sandbox = {
             "read": True,
             "held": len(held),

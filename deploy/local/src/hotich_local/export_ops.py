@@ -75,12 +75,11 @@ def resolve(
     config = stack.StackConfig.load(home)
     state = stack.read_state(config)
     if database is None:
-        prefix = (
-            state.intake_database.removesuffix("intake")
+        database = (
+            stack.service_database(state, "export")
             if state is not None
-            else config.database_prefix
+            else f"{config.database_prefix}export"
         )
-        database = f"{prefix}export"
     if national_url is None:
         if state is not None and "national_sandbox" in state.urls:
             national_url = state.urls["national_sandbox"]

@@ -464,6 +464,15 @@ async def _start_store(
     return server.url
 
 
+def service_database(state: StackState, service: str) -> str:
+    """The database a service of ``state``'s stack uses.
+
+    Named as :func:`service_env` names it: the stack's prefix (which its intake database
+    carries) and the service's name.
+    """
+    return f"{state.intake_database.removesuffix('intake')}{service}"
+
+
 def service_env(
     config: StackConfig, prefix: str, name: str, bootstrap: str, mongodb_url: str, data: Path
 ) -> dict[str, str]:

@@ -34,12 +34,10 @@ TOP = 40
 def _rss_mb() -> float | None:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+            lines = status.readlines()
     except OSError:
-        pass
-    return None
+        return None
+    return next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), None)
 
 
 def profile(snapshot: tracemalloc.Snapshot, frames: int, top: int = TOP) -> dict[str, Any]:
