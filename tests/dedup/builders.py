@@ -87,3 +87,22 @@ def death_at(unit_code: str, name: str, **overrides: Any) -> RecordValidated:
         )
     )
     return validated(record, unit_code=unit_code)
+
+
+def mistyped_death_in_another_district() -> tuple[RecordValidated, RecordValidated]:
+    """The 300,000-record run's missed pair: a death registered again in another district,
+    a slip in the given name, a month for a date (found by keys version 3 only)."""
+    return (
+        death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978"),
+        death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3"),
+    )
+
+
+def fatherless_child_in_another_district() -> tuple[RecordValidated, RecordValidated]:
+    """A pair of the generated backlog: a birth with no father on the record, a year for a
+    date and a slip in the child's given name, registered again in another district."""
+    common: dict[str, Any] = {"born": "1977", "mother": "Lê Thị Tiên", "father": None}
+    return (
+        birth_at("25486", child="Lê Văn Phúc", **common),
+        birth_at("25618", child="Lê Văn  Phhúc", book_number="01/1999", **common),
+    )

@@ -138,15 +138,7 @@ def test_a_services_database_is_named_as_the_stack_names_it(tmp_path: Path) -> N
     env = stack.service_env(
         config, "HOTICH_REPORTING_", "reporting", "k:1", "mongodb://m", tmp_path
     )
-    state = stack.StackState(
-        home=str(tmp_path),
-        kafka="k:1",
-        broker="kafka",
-        broker_version="",
-        mongodb_url="mongodb://m",
-        store="secantusdb",
-        urls={},
-        pids={},
-        intake_database=f"{config.database_prefix}intake",
+    state = dataclasses.replace(
+        state_of(str(tmp_path), {}), intake_database=f"{config.database_prefix}intake"
     )
     assert stack.service_database(state, "reporting") == env["HOTICH_REPORTING_MONGODB_DATABASE"]

@@ -18,7 +18,12 @@ from hotich_dedup.service_layer import review
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, birth_at, death_at, validated
+from tests.dedup.builders import (
+    birth,
+    fatherless_child_in_another_district,
+    mistyped_death_in_another_district,
+    validated,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -63,17 +68,8 @@ async def test_cross_district_pairs_found_only_by_the_province_wide_keys(dedup_s
     # fatherless birth with a mistyped child and a year, each registered again in
     # another district. Each pair shares one key (the store's multikey lookup finds it).
     pub = FakePublisher()
-    death = death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
-    death_again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
-    child = birth_at("25486", child="Lê Văn Phúc", born="1977", mother="Lê Thị Tiên", father=None)
-    child_again = birth_at(
-        "25618",
-        child="Lê Văn  Phhúc",
-        born="1977",
-        mother="Lê Thị Tiên",
-        father=None,
-        book_number="01/1999",
-    )
+    death, death_again = mistyped_death_in_another_district()
+    child, child_again = fatherless_child_in_another_district()
     out = await deduplicate([death, child], store=dedup_store, publisher=pub) + await deduplicate(
         [death_again, child_again], store=dedup_store, publisher=pub
     )

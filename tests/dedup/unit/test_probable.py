@@ -9,7 +9,14 @@ from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, birth_at, death_at, validated
+from tests.dedup.builders import (
+    birth,
+    birth_at,
+    death_at,
+    fatherless_child_in_another_district,
+    mistyped_death_in_another_district,
+    validated,
+)
 
 
 async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
@@ -165,8 +172,7 @@ async def test_a_mistyped_death_known_to_the_month_is_found_in_another_district(
     # the month key stays in its district and the date has no day: only the month with
     # the initials and the birth year, province-wide, ties them.
     store = InMemoryDedupStore()
-    original = death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
-    again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    original, again = mistyped_death_in_another_district()
     assert shared_keys(original, again) == {"death|y|nn|1977|1978-01"}
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
@@ -252,17 +258,7 @@ async def test_a_mistyped_child_without_a_father_is_found_in_another_district() 
     # slip in the given name. The name key differs, and the mother's key stays in its
     # district: the mother's name with the child's year and initials reaches across.
     store = InMemoryDedupStore()
-    original = birth_at(
-        "25486", child="Lê Văn Phúc", born="1977", mother="Lê Thị Tiên", father=None
-    )
-    again = birth_at(
-        "25618",
-        child="Lê Văn  Phhúc",
-        born="1977",
-        mother="Lê Thị Tiên",
-        father=None,
-        book_number="01/1999",
-    )
+    original, again = fatherless_child_in_another_district()
     assert shared_keys(original, again) == {"birth|m|le|tien|1977|lp"}
     first, second = await run(store, original, again)
     assert first.payload.status == RecordStatus.ACCEPTED
