@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from hotich_contracts.events import RecordEntered, RecordEnteredPayload
 from hotich_contracts.plan import load_plan
 from hotich_contracts.records import parse_record
 from hotich_contracts.units import default_registry
-from hotich_local import bench
+from hotich_local import bench, stack
 from hotich_local.synth import generate
 from hotich_validation.service_layer.handlers import Validator
 
@@ -163,3 +167,65 @@ def test_per_record_checks_catch_errors_that_cancel_out_in_the_counts() -> None:
         "per record: sandbox lacks a record reporting says exported",
         "per record: sandbox holds a record reporting does not say exported",
     }
+
+
+def _state_of(pid: int) -> str:
+    """The process's state letter in /proc (``T`` when stopped)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+async def test_a_timed_out_run_pauses_the_writing_stages_for_its_checks_and_resumes_them() -> None:
+    """The checks of a run stopped by its timeout read one state, not a moving pipeline."""
+    import sys
+
+    children = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(60)")
+        for _ in "ab"
+    ]
+    try:
+        pids = [c.pid for c in children]
+        state = stack.StackState(
+            home="/tmp",
+            kafka="",
+            broker="kafka",
+            broker_version="",
+            mongodb_url="",
+            store="secantusdb",
+            urls={},
+            pids={"dedup": pids[0], "dedup-2": pids[1], "reporting": os.getpid()},
+            intake_database="hotich_intake",
+            instances={"dedup": ["dedup", "dedup-2"]},
+        )
+        assert bench.stage_pids(state, ("validation", "dedup")) == pids
+        polls: list[str] = []
+
+        async def settled() -> bool:
+            polls.append(",".join(_state_of(p) for p in pids))
+            return len(polls) >= 2
+
+        async with bench.paused(pids, settled, within=30.0) as ok:
+            assert ok
+            assert [_state_of(p) for p in pids] == ["T", "T"]
+        assert polls == ["T,T", "T,T"]
+        assert all(_state_of(p) != "T" for p in pids)
+
+        # Resumed also when the checks fail, and a reporting that never catches up is said.
+        async def never() -> bool:
+            return False
+
+        said: list[bool] = []
+
+        async def failing_checks() -> None:
+            async with bench.paused(pids, never, within=0.5) as ok:
+                said.append(ok)
+                raise RuntimeError("a check failed")
+
+        with pytest.raises(RuntimeError):
+            await failing_checks()
+        assert said == [False]
+        assert all(_state_of(p) != "T" for p in pids)
+    finally:
+        for child in children:
+            child.kill()
+            await child.wait()

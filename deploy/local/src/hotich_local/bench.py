@@ -38,13 +38,14 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,6 +75,7 @@ PIPELINE_GROUPS: dict[str, tuple[str, ...]] = {
         topics.RECORD_EXPORTED,
     ),
 }
+REPORTING_GROUP = "hotich-reporting"
 STAGES = ("hotich-validation", "hotich-dedup", "hotich-export", "hotich-reporting")
 """The pipeline's stages after intake, in order (intake's status view is not a stage)."""
 TERMINAL = frozenset({"exported", "rejected", "duplicate_suspected", "export_failed"})
@@ -906,6 +908,62 @@ async def per_record(
 # --------------------------------------------------------------------------- the runs
 
 
+FROZEN_FOR_CHECKS = ("validation", "dedup", "export")
+"""The stages whose writes the end-of-run checks read: paused for them after a timeout."""
+CATCH_UP_S = 180.0
+"""How long reporting may take to read what the paused stages emitted before the checks."""
+
+
+@asynccontextmanager
+async def paused(
+    pids: Sequence[int], settled: Callable[[], Awaitable[bool]], within: float
+) -> AsyncIterator[bool]:
+    """Stop ``pids`` (SIGSTOP) for the block, after waiting up to ``within`` s for ``settled``.
+
+    A run stopped by its timeout goes on moving: checks reading reporting and then the
+    sandbox would race the exports made between the two reads. Pausing the stages that
+    write what they read, and letting reporting read what those stages already emitted,
+    gives them one state. Yields whether ``settled`` came true; the processes are always
+    resumed (SIGCONT) at the end of the block.
+    """
+    stopped: list[int] = []
+    try:
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        # A signal is delivered asynchronously: settle only once every one has stopped.
+        for _ in range(1000):  # 10 s at most
+            if all(map(_is_stopped, stopped)):
+                break
+            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + within
+        ok = await settled()
+        while not ok and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            ok = await settled()
+        yield ok
+    finally:
+        for pid in stopped:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def _is_stopped(pid: int) -> bool:
+    """Whether ``pid`` is stopped (state ``T`` in /proc), or gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def stage_pids(state: stack.StackState, services: Sequence[str]) -> list[int]:
+    """The pids of every instance of ``services`` in the stack."""
+    names = [n for s in services for n in state.instances.get(s, [s])]
+    return [state.pids[n] for n in names if n in state.pids]
+
+
 @asynccontextmanager
 async def a_stack(opts: BenchOptions, echo: Echo) -> AsyncIterator[tuple[stack.StackState, bool]]:
     """The running stack of ``--home``, or a fresh one started (and stopped) here."""
@@ -1138,17 +1196,29 @@ async def run_pipeline(
             stop.set()
             await poller
             pending = [s for s in progress.samples.values() if s.status not in TERMINAL]
-        after = {
-            "reporting": await session.reporting_counts(),
-            "sandbox": await session.sandbox_counts(),
-        }
         spent = {name: store_time(tops[name], await store_top(url)) for name, url in stores.items()}
-        checked = time.monotonic()
-        records = await per_record(state, expected, progress.created)
-        echo(
-            f"per record: {records['matching']:,} of {records['records']:,} as their truth says "
-            f"({time.monotonic() - checked:.0f}s to check)"
-        )
+        frozen = [] if status == "complete" else stage_pids(state, FROZEN_FOR_CHECKS)
+
+        async def reporting_caught_up() -> bool:
+            return (await lag.read()).get(REPORTING_GROUP, {}).get("lag", 1) == 0
+
+        async with paused(frozen, reporting_caught_up, CATCH_UP_S) as settled:
+            if frozen:
+                echo(
+                    f"{status}: {', '.join(FROZEN_FOR_CHECKS)} paused for the checks; "
+                    f"reporting {'caught up' if settled else 'still behind'}"
+                )
+            after = {
+                "reporting": await session.reporting_counts(),
+                "sandbox": await session.sandbox_counts(),
+            }
+            checked = time.monotonic()
+            records = await per_record(state, expected, progress.created)
+            echo(
+                f"per record: {records['matching']:,} of {records['records']:,} as their truth "
+                f"says ({time.monotonic() - checked:.0f}s to check)"
+            )
+        records["paused_for_checks"] = bool(frozen)
         watcher.cancel()
         with suppress(asyncio.CancelledError):
             await watcher
@@ -1660,7 +1730,8 @@ def table(results: dict[str, Any]) -> str:
                 "records as their own truth says",
                 f"{records['matching']:,} of {records['records']:,} "
                 f"({records['distinct_held_as_suspected']} distinct held as suspected, "
-                f"{records['duplicates_exported']} duplicates exported)",
+                f"{records['duplicates_exported']} duplicates exported)"
+                + (" — checked with the stages paused" if records.get("paused_for_checks") else ""),
             )
         )
     rows.append(
