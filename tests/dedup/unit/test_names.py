@@ -75,3 +75,14 @@ def test_punctuation_and_leftover_combining_marks_do_not_split_words() -> None:
 
 def test_no_letters_is_no_name() -> None:
     assert name_form(" . ") is None
+
+
+def test_cached_names_share_their_common_words() -> None:
+    """A full cache holds 65,536 names: their common words are one string each."""
+    a, b = name_form("Nguyễn Văn Minh"), name_form("nguyễn văn  Dũng")
+    assert a is not None
+    assert b is not None
+    assert a.normal[:2] == b.normal[:2] == ("nguyễn", "văn")
+    assert a.normal[0] is b.normal[0]
+    assert a.normal[1] is b.normal[1]
+    assert a.key[0] is b.key[0] == "nguyen"
