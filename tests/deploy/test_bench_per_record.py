@@ -61,7 +61,9 @@ async def a_run(mongodb_url: str, tmp_path: Path) -> AsyncIterator[stack.StackSt
     client.close()
 
 
-async def test_each_record_is_compared_with_its_own_truth(a_run: stack.StackState) -> None:
+async def test_each_record_is_compared_with_its_own_truth(
+    a_run: stack.StackState, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = bench.Expected(
         labels=[
             None,
@@ -141,6 +143,12 @@ async def test_each_record_is_compared_with_its_own_truth(a_run: stack.StackStat
             (None, ["rec-3", "rec-10"], "duplicate_suspected", "exported"),
         ],
         key=str,
+    )
+    # Examples are capped per kind: 37 false alarms cannot hide 2 missed duplicates.
+    monkeypatch.setattr(bench, "PER_RECORD_EXAMPLES", 1)
+    capped = await bench.per_record(a_run, expected, created)
+    assert sorted((e["expected"], e["actual"]) for e in capped["examples"]) == sorted(
+        (want, got) for _, _, want, got in wrong
     )
     checks = bench.correctness(
         bench.Expected(created=10),

@@ -773,7 +773,7 @@ async def watch_events(
 
 
 PER_RECORD_EXAMPLES = 25
-"""Mismatched records listed in the results (of each kind)."""
+"""Mismatched records listed in the results, of each kind (expected → actual)."""
 
 
 def reporting_database(state: stack.StackState) -> tuple[str, str]:
@@ -845,6 +845,14 @@ async def per_record(
 
     matrix: dict[str, Counter[str]] = defaultdict(Counter)
     examples: list[dict[str, Any]] = []
+    shown: Counter[tuple[str, str]] = Counter()
+
+    def example(want: str, got: str, **where: Any) -> None:
+        # Up to PER_RECORD_EXAMPLES of each kind: a rare kind is not crowded out.
+        if shown[want, got] < PER_RECORD_EXAMPLES:
+            shown[want, got] += 1
+            examples.append({**where, "expected": want, "actual": got})
+
     groups: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for record_id, seq in created.items():
         root = expected.group_of.get(seq)
@@ -853,8 +861,8 @@ async def per_record(
             continue
         want, got = expected.labels[seq] or "unknown", actual[seq] or "missing"
         matrix[want][got] += 1
-        if got != want and len(examples) < PER_RECORD_EXAMPLES:
-            examples.append({"seq": seq, "record_id": record_id, "expected": want, "actual": got})
+        if got != want:
+            example(want, got, seq=seq, record_id=record_id)
     for members in groups.values():
         wants = Counter(expected.labels[seq] or "unknown" for seq, _ in members)
         gots = Counter(actual[seq] or "missing" for seq, _ in members)
@@ -863,14 +871,7 @@ async def per_record(
         unmatched = sorted((wants - gots).elements()), sorted((gots - wants).elements())
         for want, got in zip(*unmatched, strict=True):
             matrix[want][got] += 1
-            if len(examples) < PER_RECORD_EXAMPLES:
-                examples.append(
-                    {
-                        "group": [record_id for _, record_id in sorted(members)],
-                        "expected": want,
-                        "actual": got,
-                    }
-                )
+            example(want, got, group=[record_id for _, record_id in sorted(members)])
     mismatched = sum(n for want, row in matrix.items() for got, n in row.items() if got != want)
 
     sandbox: dict[str, Any] = {"read": False}
