@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -13,9 +14,10 @@ from hotich_contracts.events import RecordEntered, RecordEnteredPayload
 from hotich_contracts.plan import load_plan
 from hotich_contracts.records import parse_record
 from hotich_contracts.units import default_registry
-from hotich_local import bench, stack
+from hotich_local import bench
 from hotich_local.synth import generate
 from hotich_validation.service_layer.handlers import Validator
+from tests.deploy.test_stack_units import state_of
 
 
 def test_the_workloads_ground_truth_holds_for_an_entry_made_today() -> None:
@@ -185,16 +187,9 @@ async def test_a_timed_out_run_pauses_the_writing_stages_for_its_checks_and_resu
     ]
     try:
         pids = [c.pid for c in children]
-        state = stack.StackState(
-            home="/tmp",
-            kafka="",
-            broker="kafka",
-            broker_version="",
-            mongodb_url="",
-            store="secantusdb",
-            urls={},
+        state = dataclasses.replace(
+            state_of("/tmp", {}),
             pids={"dedup": pids[0], "dedup-2": pids[1], "reporting": os.getpid()},
-            intake_database="hotich_intake",
             instances={"dedup": ["dedup", "dedup-2"]},
         )
         assert bench.stage_pids(state, ("validation", "dedup")) == pids

@@ -871,7 +871,12 @@ async def per_record(
         unmatched = sorted((wants - gots).elements()), sorted((gots - wants).elements())
         for want, got in zip(*unmatched, strict=True):
             matrix[want][got] += 1
-            example(want, got, group=[record_id for _, record_id in sorted(members)])
+            example(
+                want,
+                got,
+                group=[record_id for _, record_id in sorted(members)],
+                seqs=[seq for seq, _ in sorted(members)],
+            )
     mismatched = sum(n for want, row in matrix.items() for got, n in row.items() if got != want)
 
     sandbox: dict[str, Any] = {"read": False}
