@@ -15,8 +15,12 @@ the order that changes them.
 Found with it (2026-12-07, 300,000 records): 4 of 185 such groups. In three, two noisy
 copies arrive before their original and are too different from each other to match
 (two noise steps apart): both are accepted, and the original, which matches both, is
-held. The fourth has an exact copy arriving before the record it copies; why it ends
-with two accepted is not yet explained. The benchmark's concurrent clients make such
+held. In the fourth, a probable duplicate of a death ("Nguyễn Ngọc Nhhân" for
+"Nguyễn Ngọc Nhân") was keyed again from the same register entry with one more typo
+("Nguynễ Ngọc Nhhân"): arriving first, that re-keying is too far from the original and is
+accepted, and the probable duplicate, arriving after it, is rejected as its exact
+duplicate (the same register entry). All four are two noise steps from the record
+they would have matched. The benchmark's concurrent clients make such
 orders: its 300,000-record run exported 1 probable duplicate, the whole backlog's 2.
 """
 
