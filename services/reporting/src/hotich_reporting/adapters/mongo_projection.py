@@ -176,11 +176,15 @@ class MongoProjection:
         ids = list(dict.fromkeys(v.record_id for v in views))
         if len(ids) <= _RECORDS_PER_TRANSACTION:
             return await self._apply(views, ids)
+        # One pass over the events: each goes to its record's part, in batch order.
+        part_of = {rid: n // _RECORDS_PER_TRANSACTION for n, rid in enumerate(ids)}
+        parts: list[list[EventView]] = [[] for _ in range(0, len(ids), _RECORDS_PER_TRANSACTION)]
+        for view in views:
+            parts[part_of[view.record_id]].append(view)
         changed = 0
-        for start in range(0, len(ids), _RECORDS_PER_TRANSACTION):
-            part = ids[start : start + _RECORDS_PER_TRANSACTION]
-            members = set(part)
-            changed += await self._apply([v for v in views if v.record_id in members], part)
+        for n, part in enumerate(parts):
+            start = n * _RECORDS_PER_TRANSACTION
+            changed += await self._apply(part, ids[start : start + _RECORDS_PER_TRANSACTION])
         return changed
 
     async def _apply(self, views: Sequence[EventView], ids: Sequence[str]) -> int:
