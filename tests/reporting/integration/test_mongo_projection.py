@@ -131,6 +131,12 @@ async def _expected(views: list[EventView]) -> MemoryProjection:
     return memory
 
 
+async def assert_folds(store: MongoProjection | MemoryProjection, views: list[EventView]) -> None:
+    """``store`` holds what folding ``views`` in memory gives."""
+    expected = await _expected(views)
+    assert (await store.dump()).differences(await expected.dump()) == []
+
+
 async def test_a_state_cached_by_one_instance_and_changed_by_another_is_not_trusted(
     client: AsyncIOMotorClient[dict[str, Any]], database_name: str, views: list[EventView]
 ) -> None:
@@ -146,9 +152,8 @@ async def test_a_state_cached_by_one_instance_and_changed_by_another_is_not_trus
     # the stored state, not the cached one.
     assert await first.apply(validated) == 0
     assert await first.apply(deduplicated) == 60
-    expected = await _expected(entered + validated + deduplicated)
-    assert (await first.dump()).differences(await expected.dump()) == []
-    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+    await assert_folds(first, entered + validated + deduplicated)
+    await assert_folds(MongoProjection(client, db), entered + validated + deduplicated)
 
 
 async def test_a_conflict_in_a_later_slice_of_the_states_undoes_the_earlier_ones(
@@ -169,8 +174,7 @@ async def test_a_conflict_in_a_later_slice_of_the_states_undoes_the_earlier_ones
     assert await second.apply(validated[50:]) == 10
     counts = await first.apply(validated)
     assert counts == 50  # applied again from the store: the last ten changed nothing
-    expected = await _expected(entered + validated)
-    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+    await assert_folds(MongoProjection(client, db), entered + validated)
 
 
 async def test_a_batch_of_many_records_goes_in_parts_and_a_crash_between_them_loses_nothing(
@@ -206,8 +210,7 @@ async def test_a_batch_of_many_records_goes_in_parts_and_a_crash_between_them_lo
     monkeypatch.setattr(MongoProjection, "_apply", real_apply)
     # Delivered again after the crash: the first two parts fold nothing twice.
     assert await MongoProjection(client, db).apply(batch) == 10
-    expected = await _expected(entered + batch)
-    assert (await MongoProjection(client, db).dump()).differences(await expected.dump()) == []
+    await assert_folds(MongoProjection(client, db), entered + batch)
 
 
 async def test_a_redelivered_batch_changes_nothing(
@@ -278,8 +281,7 @@ async def test_a_record_entered_in_the_batch_is_not_looked_for_unless_it_was_the
         assert await restarted.apply(entered) == 0
         assert reads.finds > 0
         assert await restarted.version() == round_after
-        expected = await _expected(entered + validated)
-        assert (await restarted.dump()).differences(await expected.dump()) == []
+        await assert_folds(restarted, entered + validated)
     finally:
         client.close()
 
