@@ -173,8 +173,9 @@ def test_per_record_checks_catch_errors_that_cancel_out_in_the_counts() -> None:
 
 def _state_of(pid: int) -> str:
     """The process's state letter in /proc (``T`` when stopped)."""
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
+    fields = bench.proc_stat(pid)
+    assert fields is not None
+    return fields[0]
 
 
 async def test_a_timed_out_run_pauses_the_writing_stages_for_its_checks_and_resumes_them() -> None:

@@ -63,20 +63,20 @@ Echo = Callable[[str], None]
 
 PASSWORD = "bench-password"
 SANDBOX_KEY = {"X-API-Key": "sandbox-key"}
+REPORTING_GROUP = "hotich-reporting"
 PIPELINE_GROUPS: dict[str, tuple[str, ...]] = {
     # consumer group -> the topics it reads (the services' defaults)
     "hotich-validation": (topics.RECORD_ENTERED,),
     "hotich-dedup": (topics.RECORD_VALIDATED,),
     "hotich-export": (topics.RECORD_DEDUPLICATED,),
-    "hotich-reporting": topics.RECORD_TOPICS,
+    REPORTING_GROUP: topics.RECORD_TOPICS,
     "hotich-intake-status": (
         topics.RECORD_VALIDATED,
         topics.RECORD_DEDUPLICATED,
         topics.RECORD_EXPORTED,
     ),
 }
-REPORTING_GROUP = "hotich-reporting"
-STAGES = ("hotich-validation", "hotich-dedup", "hotich-export", "hotich-reporting")
+STAGES = ("hotich-validation", "hotich-dedup", "hotich-export", REPORTING_GROUP)
 """The pipeline's stages after intake, in order (intake's status view is not a stage)."""
 TERMINAL = frozenset({"exported", "rejected", "duplicate_suspected", "export_failed"})
 ACCEPTED_OR_LATER = frozenset({"accepted", "exported", "export_failed"})
@@ -261,13 +261,21 @@ def expected_outcomes(opts: BenchOptions) -> Expected:
 # --------------------------------------------------------------------------- sampling
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (None when it is gone).
+
+    ``[0]`` is the state letter, ``[11]`` and ``[12]`` the user and system clock ticks.
+    """
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
+    fields = proc_stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def rss_mb(pid: int) -> float | None:
@@ -957,11 +965,8 @@ async def paused(
 
 def _is_stopped(pid: int) -> bool:
     """Whether ``pid`` is stopped (state ``T`` in /proc), or gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t", "Z", "X")
-    except (OSError, IndexError):
-        return True
+    fields = proc_stat(pid)
+    return fields is None or fields[0] in ("T", "t", "Z", "X")
 
 
 def stage_pids(state: stack.StackState, services: Sequence[str]) -> list[int]:
