@@ -106,3 +106,28 @@ def fatherless_child_in_another_district() -> tuple[RecordValidated, RecordValid
         birth_at("25486", child="Lê Văn Phúc", **common),
         birth_at("25618", child="Lê Văn  Phhúc", book_number="01/1999", **common),
     )
+
+
+def copies_too_far_apart() -> tuple[RecordValidated, RecordValidated, RecordValidated]:
+    """Two noisy copies of one birth, each one noise step from it, two from each other.
+
+    Returns ``(first copy, second copy, the entry)``, in three books of Phường 1
+    (25462). The copies' family names are mistyped in two ways ("Trầnn", "Tần"):
+    each still matches the entry, but not the other (their names fall below the
+    name gate), which is how the benchmark's order-dependent misses looked.
+    """
+    first = birth_at("25462", child="Trầnn Minh Khôi", born="2010-02-28", book_number="04/2011")
+    second = birth_at("25462", child="Tần Minh Khôi", born="2010-02-28", book_number="05/2011")
+    entry = birth_at("25462")
+    return first, second, entry
+
+
+def other_child(**overrides: Any) -> Record:
+    """A birth of another child and parents than :func:`birth`'s, in the same book."""
+    return birth(
+        child="Lê Thị Hoa",
+        mother="Phạm Thị Lan",
+        father="Lê Văn Tám",
+        born="2009-11-03",
+        **overrides,
+    )

@@ -20,8 +20,10 @@ from hotich_runtime.auth import Principal, Role
 from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
+    copies_too_far_apart,
     fatherless_child_in_another_district,
     mistyped_death_in_another_district,
+    other_child,
     validated,
 )
 
@@ -83,6 +85,24 @@ async def test_cross_district_pairs_found_only_by_the_province_wide_keys(dedup_s
         [death.record_id],
         [child.record_id],
     ]
+
+
+async def test_linked_candidates_are_kept_and_listed(dedup_store: Any) -> None:
+    first, second, entry = copies_too_far_apart()
+    pub, registry = FakePublisher(), default_registry()
+    await deduplicate([first, second], store=dedup_store, publisher=pub)
+    await deduplicate([entry], store=dedup_store, publisher=pub)
+    lone, again = (validated(other_child(entry_number=n)) for n in ("1", "2"))
+    await deduplicate([lone, again], store=dedup_store, publisher=pub)
+    assert len(await review.list_suspects(dedup_store, registry, OFFICER, state=None)) == 2
+    [linking] = await review.list_suspects(
+        dedup_store, registry, OFFICER, state=ReviewState.OPEN, linking=True
+    )
+    assert linking.record_id == entry.record_id
+    assert linking.linked == (tuple(sorted((first.record_id, second.record_id))),)
+    held = await dedup_store.latest_decision(entry.record_id)
+    assert held is not None
+    assert held.linked == linking.linked
 
 
 async def test_review_flow(dedup_store: Any) -> None:

@@ -16,7 +16,7 @@ from hotich_dedup.entrypoints.api import router
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role, issue_token
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, validated
+from tests.dedup.builders import birth, copies_too_far_apart, other_child, validated
 
 SECRET = "dedup-test-secret-of-at-least-32-bytes"
 
@@ -94,3 +94,26 @@ async def test_list_and_resolve_over_http(
     assert missing.status_code == 404
     resolved = await client.get("/v1/duplicates", params={"status": "resolved"}, headers=OFFICER)
     assert resolved.json()["items"][0]["review"]["note"] == "cùng một trẻ"
+
+
+async def test_suspects_linking_two_candidates_are_listed_with_a_message(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+) -> None:
+    client, store, _ = api
+    first, second, entry = copies_too_far_apart()
+    lone, again = (validated(other_child(entry_number=n)) for n in ("1", "2"))
+    await deduplicate([first, second, entry, lone, again], store=store, publisher=FakePublisher())
+
+    every = await client.get("/v1/duplicates", headers=OFFICER)
+    assert {i["record_id"]: len(i["linked"]) for i in every.json()["items"]} == {
+        entry.record_id: 1,
+        again.record_id: 0,
+    }
+    listed = await client.get("/v1/duplicates", params={"linked": "true"}, headers=OFFICER)
+    [item] = listed.json()["items"]
+    assert item["record_id"] == entry.record_id
+    [pair] = item["linked"]
+    assert set(pair["record_ids"]) == {first.record_id, second.record_id}
+    assert first.record_id in pair["message_vi"]
+    assert "một sự kiện hộ tịch" in pair["message_vi"]
+    assert "national database" in pair["message_en"]

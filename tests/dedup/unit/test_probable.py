@@ -12,6 +12,7 @@ from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
     birth_at,
+    copies_too_far_apart,
     death_at,
     fatherless_child_in_another_district,
     mistyped_death_in_another_district,
@@ -409,3 +410,40 @@ def test_residences_agree_only_in_the_same_hamlet_or_street() -> None:
     assert residence not in compare(base, other_hamlet).matched_fields
     assert residence in compare(base, abbreviated).matched_fields
     assert compare(base, abbreviated).points - compare(base, other_hamlet).points == 2.0
+
+
+async def test_a_record_matching_two_accepted_copies_names_them_linked() -> None:
+    # Two noisy copies arrive before the entry they copy: too far apart to match each
+    # other, both are accepted. The entry matches both; its suspicion names the pair.
+    first, second, entry = copies_too_far_apart()
+    store = InMemoryDedupStore()
+    out = await run(store, first, second, entry)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+    assert {c.record_id for c in out[2].payload.candidates} == {first.record_id, second.record_id}
+    [kept] = await store.list_suspects(units=None, state=None, limit=10, after=None)
+    assert kept.linked == (tuple(sorted((first.record_id, second.record_id))),)
+
+
+async def test_candidates_that_match_each_other_are_not_named_linked() -> None:
+    # In the entry's order, each copy matches the entry alone; and three copies that
+    # all match one another link nothing.
+    first, second, entry = copies_too_far_apart()
+    store = InMemoryDedupStore()
+    out = await run(store, entry, first, second)
+    assert [o.payload.status for o in out][1:] == [RecordStatus.DUPLICATE_SUSPECTED] * 2
+    suspects = await store.list_suspects(units=None, state=None, limit=10, after=None)
+    assert [d.linked for d in suspects] == [(), ()]
+
+    store = InMemoryDedupStore()
+    alike = [birth_at("25462", book_number=f"0{n}/2011") for n in (4, 5, 6)]
+    out = await run(store, *alike)
+    assert len(out[2].payload.candidates) == 2
+    suspects = await store.list_suspects(units=None, state=None, limit=10, after=None)
+    assert {d.record_id: d.linked for d in suspects} == {
+        alike[1].record_id: (),
+        alike[2].record_id: (),
+    }

@@ -21,7 +21,7 @@ from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role
 from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, validated
+from tests.dedup.builders import birth, copies_too_far_apart, other_child, validated
 
 REGISTRY = default_registry()
 DISTRICT = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)  # Tây Ninh city, has 25459
@@ -48,6 +48,21 @@ async def test_officers_list_the_suspects_of_their_scope() -> None:
         await review.list_suspects(store, REGISTRY, CLERK, state=None)
     with pytest.raises(review.OutOfScope):
         await review.list_suspects(store, REGISTRY, DISTRICT, state=None, unit_code="710")
+
+
+async def test_officers_list_the_suspects_linking_two_accepted_records() -> None:
+    store = InMemoryDedupStore()
+    lone, again = (validated(other_child(entry_number=n)) for n in ("1", "2"))
+    await deduplicate([lone, again], store=store, publisher=FakePublisher())
+    first, second, entry = copies_too_far_apart()
+    await deduplicate([first, second, entry], store=store, publisher=FakePublisher())
+    everyone = await review.list_suspects(store, REGISTRY, DEPARTMENT, state=ReviewState.OPEN)
+    assert len(everyone) == 2
+    [linking] = await review.list_suspects(
+        store, REGISTRY, DEPARTMENT, state=ReviewState.OPEN, linking=True
+    )
+    assert linking.record_id == entry.record_id
+    assert set(*linking.linked) == {first.record_id, second.record_id}
 
 
 async def test_resolving_distinct_accepts_the_record_and_it_is_not_flagged_again() -> None:

@@ -106,6 +106,7 @@ class InMemoryDedupStore:
         state: ReviewState | None,
         limit: int,
         after: str | None,
+        linking: bool = False,
     ) -> Sequence[Decision]:
         """Suspects in id order."""
         wanted = None if units is None else set(units)
@@ -115,6 +116,8 @@ class InMemoryDedupStore:
             if decision.status != RecordStatus.DUPLICATE_SUSPECTED:
                 continue
             if state is not None and decision.review_state != state:
+                continue
+            if linking and not decision.linked:
                 continue
             if wanted is not None and not wanted.intersection(decision.units):
                 continue

@@ -174,6 +174,8 @@ def _decision_doc(decision: Decision) -> dict[str, Any]:
         "decided_at": decision.decided_at,
         "fingerprint": decision.fingerprint,
         "candidates": [_match_doc(m) for m in decision.candidates],
+        "linked": [list(pair) for pair in decision.linked],
+        "linking": bool(decision.linked),
         "reasons": [r.model_dump(mode="json") for r in decision.reasons],
         "record": None
         if decision.record is None
@@ -198,6 +200,7 @@ def _decision(doc: dict[str, Any]) -> Decision:
         decided_at=doc["decided_at"],
         fingerprint=doc.get("fingerprint"),
         candidates=tuple(_match(m) for m in doc.get("candidates") or []),
+        linked=tuple((a, b) for a, b in doc.get("linked") or []),
         reasons=tuple(Reason.model_validate(r) for r in doc.get("reasons") or []),
         record=None if doc.get("record") is None else RECORD_ADAPTER.validate_python(doc["record"]),
         review_state=None if doc.get("review_state") is None else ReviewState(doc["review_state"]),
@@ -487,11 +490,14 @@ class MongoDedupStore:
         state: ReviewState | None,
         limit: int,
         after: str | None,
+        linking: bool = False,
     ) -> Sequence[Decision]:
         """Suspects in id order."""
         query: dict[str, Any] = {"status": RecordStatus.DUPLICATE_SUSPECTED.value}
         if state is not None:
             query["review_state"] = state.value
+        if linking:
+            query["linking"] = True
         if units is not None:
             query["units"] = {"$in": list(units)}
         if after is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hotich_dedup.domain.profile import MatchProfile
 from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules, compare
 
-__all__ = ["Match", "ProfileIndex", "find_matches", "pair_id"]
+__all__ = ["Match", "ProfileIndex", "find_matches", "linked_pairs", "pair_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,31 @@ def find_matches(
         )
     found.sort(key=lambda m: (-m.points, m.record_id))
     return found[: rules.max_candidates]
+
+
+def linked_pairs(
+    found: Sequence[Match],
+    profiles: Mapping[str, MatchProfile],
+    rules: MatchRules = DEFAULT_RULES,
+) -> tuple[tuple[str, str], ...]:
+    """Pairs of a record's matches that are not probable duplicates of each other.
+
+    Two noisy copies of one register entry can each be too far from the other to
+    match: whichever arrives first is accepted, then the second. When the entry itself
+    (or a third copy) arrives later, it matches both. Nothing else links them, so the
+    pair is named for the reviewer of the later record: both may register the same
+    event. A pair a reviewer marked distinct scores as a match (that is how it was
+    reviewed), so it is not named again. Each pair is ``(smaller id, larger id)``.
+    """
+    pairs: list[tuple[str, str]] = []
+    for i, first in enumerate(found):
+        for second in found[i + 1 :]:
+            a, b = profiles.get(first.record_id), profiles.get(second.record_id)
+            if a is None or b is None or compare(a, b, rules).is_match:
+                continue
+            low, high = sorted((first.record_id, second.record_id))
+            pairs.append((low, high))
+    return tuple(sorted(pairs))
 
 
 class ProfileIndex:

@@ -84,6 +84,9 @@ class Decision:
     decided_at: datetime
     fingerprint: str | None = None
     candidates: tuple[Match, ...] = ()
+    linked: tuple[tuple[str, str], ...] = ()
+    """Pairs of candidates that do not match each other: this record links them (both
+    may register the same event, each accepted before this record arrived)."""
     reasons: tuple[Reason, ...] = ()
     record: Record | None = None
     """The record, kept for suspects: the resolving event carries it to export."""

@@ -62,6 +62,25 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def _linked_view(pair: tuple[str, str]) -> dict[str, Any]:
+    first, second = pair
+    return {
+        "record_ids": [first, second],
+        "message_vi": (
+            f"Hai bản ghi ứng viên {first} và {second} không trùng nhau theo các trường so "
+            "sánh, nhưng cùng trùng với bản ghi này: có thể cả hai cùng đăng ký một sự kiện "
+            "hộ tịch. Bản ghi đã được chấp nhận thì được chuyển lên Cơ sở dữ liệu hộ tịch "
+            "điện tử: nếu trùng, cần kiểm tra và xử lý ở đó."
+        ),
+        "message_en": (
+            f"Candidates {first} and {second} do not match each other on the fields "
+            "compared, but both match this record: both may register the same civil "
+            "status event. An accepted record is sent to the national database: if they "
+            "are duplicates, check and correct them there."
+        ),
+    }
+
+
 def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]:
     return {
         "record_id": decision.record_id,
@@ -82,6 +101,7 @@ def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]
             }
             for m in decision.candidates
         ],
+        "linked": [_linked_view(pair) for pair in decision.linked],
         "review": None if decision.review is None else decision.review.model_dump(mode="json"),
         "can_resolve": decision.review_state == ReviewState.OPEN
         and review.may_resolve(principal, deps.registry, decision),
@@ -113,8 +133,16 @@ async def list_duplicates(
     unit_code: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: str | None = None,
+    linked: Annotated[
+        bool,
+        Query(description="Only suspects linking two candidates that do not match each other."),
+    ] = False,
 ) -> dict[str, Any]:
-    """Suspects involving your district's units (all, for the Department), paged by ``after``."""
+    """Suspects involving your district's units (all, for the Department), paged by ``after``.
+
+    With ``linked=true``, only those whose ``linked`` list names two candidates that do
+    not match each other: noisy copies of one event, both accepted before this record.
+    """
     deps = _deps(request)
     state = None if status == "all" else ReviewState(status)
     try:
@@ -126,6 +154,7 @@ async def list_duplicates(
             unit_code=unit_code,
             limit=limit,
             after=after,
+            linking=linked,
         )
     except review.ReviewError as exc:
         raise _http_error(exc) from exc

@@ -12,7 +12,9 @@ For each valid record version of a batch, in order:
    *before* the candidates are read (insert, then query). Of two near-identical records
    handled at the same moment by two instances, the one that reads second sees the
    other; in a true race both may see each other and both are flagged: never neither.
-   Within a batch, a record is compared only with those before it.
+   Within a batch, a record is compared only with those before it. A suspect that
+   matches two candidates which do not match each other names them (``linked``): two
+   noisy copies accepted before the entry they both copy arrived.
 4. The decisions are kept, then the events are published (the runtime commits the
    offsets after that), so a crash anywhere repeats work but never changes an outcome.
 """
@@ -35,7 +37,7 @@ from hotich_contracts.events import (
     RecordValidated,
 )
 from hotich_contracts.reasons import Reason, ReasonCode
-from hotich_dedup.domain.matching import Match, find_matches, pair_id
+from hotich_dedup.domain.matching import Match, find_matches, linked_pairs, pair_id
 from hotich_dedup.domain.model import STAGE, Decision, RecordState, ReviewState, register_key
 from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules
@@ -215,7 +217,7 @@ async def _decide_fresh(
             for e in current
         ]
     )
-    matches = await _probable(wave, store, rules)
+    matches, linked = await _probable(wave, store, rules)
     now = utcnow()
     decisions: dict[str, Decision] = {}
     for event in fresh:
@@ -245,6 +247,7 @@ async def _decide_fresh(
                 base,
                 status=RecordStatus.DUPLICATE_SUSPECTED,
                 candidates=tuple(found),
+                linked=linked.get(rid, ()),
                 record=event.payload.record,
                 review_state=ReviewState.OPEN,
             )
@@ -256,10 +259,19 @@ async def _decide_fresh(
     return decisions
 
 
-async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[str, list[Match]]:
-    """Score each profile of the wave against the candidates its blocking keys find."""
+Linked = dict[str, tuple[tuple[str, str], ...]]
+
+
+async def _probable(
+    wave: _Wave, store: DedupStore, rules: MatchRules
+) -> tuple[dict[str, list[Match]], Linked]:
+    """Score each profile of the wave against the candidates its blocking keys find.
+
+    Returns each record's matches, and for those matching two candidates or more, the
+    pairs of them that do not match each other (see :func:`linked_pairs`).
+    """
     if not wave.profiles:
-        return {}
+        return {}, {}
     found = await store.candidates([p.blocking_keys for p in wave.profiles.values()])
     by_key: dict[str, list[MatchProfile]] = {}
     for candidate in found:
@@ -294,11 +306,16 @@ async def _probable(wave: _Wave, store: DedupStore, rules: MatchRules) -> dict[s
         )
 
     result: dict[str, list[Match]] = {}
+    linked: Linked = {}
     for rid, matches in matching.items():
         scored = {m.record_id for m in matches}
         alike = [c for c in pools[rid] if c.record_id in scored]
         result[rid] = find_matches(wave.profiles[rid], alike, rules, distinct=distinct)
-    return result
+        if len(result[rid]) >= 2:
+            named = linked_pairs(result[rid], {c.record_id: c for c in alike}, rules)
+            if named:
+                linked[rid] = named
+    return result, linked
 
 
 async def deduplicate(

@@ -75,8 +75,11 @@ class DedupStore(Protocol):
         state: ReviewState | None,
         limit: int,
         after: str | None,
+        linking: bool = False,
     ) -> Sequence[Decision]:
         """Suspected duplicates involving ``units`` (None: all), by state, paged by id.
+
+        With ``linking``, only those naming candidates that do not match each other.
 
         ``after`` is the ``<record_id>:v<version>`` id of the last item of the previous page.
         """

@@ -89,8 +89,12 @@ async def list_suspects(
     unit_code: str | None = None,
     limit: int = 100,
     after: str | None = None,
+    linking: bool = False,
 ) -> Sequence[Decision]:
     """Suspected duplicates in the principal's scope (or in ``unit_code`` within it).
+
+    With ``linking``, only those whose candidates include a pair that does not match
+    each other (:attr:`Decision.linked`): both may be copies of one event, accepted.
 
     Raises:
         OutOfScope: not a reviewer, or ``unit_code`` outside the principal's scope.
@@ -101,7 +105,9 @@ async def list_suspects(
         if allowed is not None and unit_code not in allowed:
             raise OutOfScope(unit_code)
         units = [unit_code, *(u.code for u in registry.descendants(unit_code))]
-    return await store.list_suspects(units=units, state=state, limit=limit, after=after)
+    return await store.list_suspects(
+        units=units, state=state, limit=limit, after=after, linking=linking
+    )
 
 
 def may_resolve(principal: Principal, registry: UnitRegistry, decision: Decision) -> bool:
