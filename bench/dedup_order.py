@@ -23,9 +23,9 @@ duplicate (the same register entry). All four are two noise steps from the recor
 they would have matched. The benchmark's concurrent clients make such
 orders: its 300,000-record run exported 1 probable duplicate, the whole backlog's 2.
 
-Since then a suspect names the candidates it matches that do not match each other
-(``Decision.linked``, listed by ``GET /v1/duplicates?linked=true``). The script prints,
-for each group, whether its two accepted records are named so: the three of the first
+Since then a suspect names the candidates it matches that were never held as
+duplicates of each other (``Decision.linked``, listed by ``GET
+/v1/duplicates?linked=true``). The script prints, for each group, whether its two accepted records are named so: the three of the first
 kind are; the re-keying is not (its duplicate is rejected as an exact one and not
 compared further).
 """

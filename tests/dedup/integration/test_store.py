@@ -96,7 +96,7 @@ async def test_linked_candidates_are_kept_and_listed(dedup_store: Any) -> None:
     await deduplicate([lone, again], store=dedup_store, publisher=pub)
     assert len(await review.list_suspects(dedup_store, registry, OFFICER, state=None)) == 2
     [linking] = await review.list_suspects(
-        dedup_store, registry, OFFICER, state=ReviewState.OPEN, linking=True
+        dedup_store, registry, OFFICER, state=ReviewState.OPEN, linked=True
     )
     assert linking.record_id == entry.record_id
     assert linking.linked == (tuple(sorted((first.record_id, second.record_id))),)

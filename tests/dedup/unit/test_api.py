@@ -116,4 +116,4 @@ async def test_suspects_linking_two_candidates_are_listed_with_a_message(
     assert set(pair["record_ids"]) == {first.record_id, second.record_id}
     assert first.record_id in pair["message_vi"]
     assert "một sự kiện hộ tịch" in pair["message_vi"]
-    assert "national database" in pair["message_en"]
+    assert "national civil status database" in pair["message_en"]

@@ -1,10 +1,12 @@
 import copy
+import dataclasses
 from typing import Any
 
 from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
 from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
 from hotich_dedup.adapters.memory import InMemoryDedupStore
+from hotich_dedup.domain.matching import find_matches, linked_pairs
 from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -24,16 +26,17 @@ async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[Recor
     return await deduplicate(list(events), store=store, publisher=FakePublisher())
 
 
+def profile_of(event: RecordValidated) -> MatchProfile:
+    profile = build_profile(
+        event.payload.record, record_id=event.record_id, version=1, unit_code=event.unit_code
+    )
+    assert profile is not None
+    return profile
+
+
 def shared_keys(*events: RecordValidated) -> set[str]:
     """The blocking keys every one of these records is stored and looked up under."""
-    keys = []
-    for event in events:
-        profile = build_profile(
-            event.payload.record, record_id=event.record_id, version=1, unit_code=event.unit_code
-        )
-        assert profile is not None
-        keys.append(set(profile.blocking_keys))
-    return set.intersection(*keys)
+    return set.intersection(*(set(profile_of(event).blocking_keys) for event in events))
 
 
 async def test_a_birth_registered_again_at_another_commune_is_suspected() -> None:
@@ -428,16 +431,9 @@ async def test_a_record_matching_two_accepted_copies_names_them_linked() -> None
     assert kept.linked == (tuple(sorted((first.record_id, second.record_id))),)
 
 
-async def test_candidates_that_match_each_other_are_not_named_linked() -> None:
-    # In the entry's order, each copy matches the entry alone; and three copies that
-    # all match one another link nothing.
-    first, second, entry = copies_too_far_apart()
-    store = InMemoryDedupStore()
-    out = await run(store, entry, first, second)
-    assert [o.payload.status for o in out][1:] == [RecordStatus.DUPLICATE_SUSPECTED] * 2
-    suspects = await store.list_suspects(units=None, state=None, limit=10, after=None)
-    assert [d.linked for d in suspects] == [(), ()]
-
+async def test_candidates_held_as_duplicates_of_each_other_are_not_named_linked() -> None:
+    # Three copies alike: the third matches both others, which were compared (they
+    # share blocking keys) and the second was held: nothing to name.
     store = InMemoryDedupStore()
     alike = [birth_at("25462", book_number=f"0{n}/2011") for n in (4, 5, 6)]
     out = await run(store, *alike)
@@ -447,3 +443,19 @@ async def test_candidates_that_match_each_other_are_not_named_linked() -> None:
         alike[1].record_id: (),
         alike[2].record_id: (),
     }
+
+
+def test_a_matching_pair_that_shares_no_blocking_key_is_named_linked() -> None:
+    # Alike, but never compared (no key in common): nothing held either as the other's
+    # duplicate, so the record matching both names them.
+    first, second, third = (
+        profile_of(birth_at("25462", book_number=f"0{n}/2011")) for n in (4, 5, 6)
+    )
+    matches = find_matches(third, [first, second])
+    assert len(matches) == 2
+    profiles = {p.record_id: p for p in (first, second)}
+    assert linked_pairs(matches, profiles) == ()
+    apart = dataclasses.replace(second, blocking_keys=("elsewhere",))
+    assert linked_pairs(matches, {**profiles, second.record_id: apart}) == (
+        tuple(sorted((first.record_id, second.record_id))),
+    )

@@ -59,7 +59,7 @@ async def test_officers_list_the_suspects_linking_two_accepted_records() -> None
     everyone = await review.list_suspects(store, REGISTRY, DEPARTMENT, state=ReviewState.OPEN)
     assert len(everyone) == 2
     [linking] = await review.list_suspects(
-        store, REGISTRY, DEPARTMENT, state=ReviewState.OPEN, linking=True
+        store, REGISTRY, DEPARTMENT, state=ReviewState.OPEN, linked=True
     )
     assert linking.record_id == entry.record_id
     assert set(*linking.linked) == {first.record_id, second.record_id}

@@ -106,7 +106,7 @@ class InMemoryDedupStore:
         state: ReviewState | None,
         limit: int,
         after: str | None,
-        linking: bool = False,
+        linked: bool = False,
     ) -> Sequence[Decision]:
         """Suspects in id order."""
         wanted = None if units is None else set(units)
@@ -117,7 +117,7 @@ class InMemoryDedupStore:
                 continue
             if state is not None and decision.review_state != state:
                 continue
-            if linking and not decision.linked:
+            if linked and not decision.linked:
                 continue
             if wanted is not None and not wanted.intersection(decision.units):
                 continue

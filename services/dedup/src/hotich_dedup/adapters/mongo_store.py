@@ -490,13 +490,13 @@ class MongoDedupStore:
         state: ReviewState | None,
         limit: int,
         after: str | None,
-        linking: bool = False,
+        linked: bool = False,
     ) -> Sequence[Decision]:
         """Suspects in id order."""
         query: dict[str, Any] = {"status": RecordStatus.DUPLICATE_SUSPECTED.value}
         if state is not None:
             query["review_state"] = state.value
-        if linking:
+        if linked:  # few suspects: the status index narrows them first
             query["linking"] = True
         if units is not None:
             query["units"] = {"$in": list(units)}

@@ -82,20 +82,25 @@ def linked_pairs(
     profiles: Mapping[str, MatchProfile],
     rules: MatchRules = DEFAULT_RULES,
 ) -> tuple[tuple[str, str], ...]:
-    """Pairs of a record's matches that are not probable duplicates of each other.
+    """Pairs of a record's matches that dedup never held as duplicates of each other.
 
     Two noisy copies of one register entry can each be too far from the other to
     match: whichever arrives first is accepted, then the second. When the entry itself
     (or a third copy) arrives later, it matches both. Nothing else links them, so the
     pair is named for the reviewer of the later record: both may register the same
-    event. A pair a reviewer marked distinct scores as a match (that is how it was
-    reviewed), so it is not named again. Each pair is ``(smaller id, larger id)``.
+    event. So is a pair that would match but shares no blocking key: it was never
+    compared. A pair that shares a key and matches was compared when the later of the
+    two arrived (one of them was held, or a reviewer marked them distinct), so it is
+    not named again. Each pair is ``(smaller id, larger id)``.
     """
     pairs: list[tuple[str, str]] = []
     for i, first in enumerate(found):
         for second in found[i + 1 :]:
             a, b = profiles.get(first.record_id), profiles.get(second.record_id)
-            if a is None or b is None or compare(a, b, rules).is_match:
+            if a is None or b is None:
+                continue
+            compared = not set(a.blocking_keys).isdisjoint(b.blocking_keys)
+            if compared and compare(a, b, rules).is_match:
                 continue
             low, high = sorted((first.record_id, second.record_id))
             pairs.append((low, high))

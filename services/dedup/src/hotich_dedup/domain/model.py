@@ -85,8 +85,9 @@ class Decision:
     fingerprint: str | None = None
     candidates: tuple[Match, ...] = ()
     linked: tuple[tuple[str, str], ...] = ()
-    """Pairs of candidates that do not match each other: this record links them (both
-    may register the same event, each accepted before this record arrived)."""
+    """Pairs of candidates never held as duplicates of each other: this record links
+    them (both may register the same event; either may have been accepted and exported
+    before this record arrived). See :func:`~hotich_dedup.domain.matching.linked_pairs`."""
     reasons: tuple[Reason, ...] = ()
     record: Record | None = None
     """The record, kept for suspects: the resolving event carries it to export."""

@@ -67,16 +67,16 @@ def _linked_view(pair: tuple[str, str]) -> dict[str, Any]:
     return {
         "record_ids": [first, second],
         "message_vi": (
-            f"Hai bản ghi ứng viên {first} và {second} không trùng nhau theo các trường so "
-            "sánh, nhưng cùng trùng với bản ghi này: có thể cả hai cùng đăng ký một sự kiện "
-            "hộ tịch. Bản ghi đã được chấp nhận thì được chuyển lên Cơ sở dữ liệu hộ tịch "
-            "điện tử: nếu trùng, cần kiểm tra và xử lý ở đó."
+            f"Hai bản ghi ứng viên {first} và {second} chưa từng được đối chiếu là trùng "
+            "nhau, nhưng đều gần giống bản ghi này, nên có thể cùng ghi một sự kiện hộ tịch. "
+            "Bản ghi nào đã được chấp nhận đều được chuyển lên Cơ sở dữ liệu hộ tịch điện tử "
+            "toàn quốc; nếu hai bản ghi trùng nhau, cần kiểm tra và xử lý tại đó."
         ),
         "message_en": (
-            f"Candidates {first} and {second} do not match each other on the fields "
-            "compared, but both match this record: both may register the same civil "
-            "status event. An accepted record is sent to the national database: if they "
-            "are duplicates, check and correct them there."
+            f"Candidates {first} and {second} were never found to duplicate each other, "
+            "but both closely resemble this record, so they may record the same civil "
+            "status event. An accepted record is (or will be) sent to the national civil "
+            "status database; if the two are duplicates, check and correct them there."
         ),
     }
 
@@ -135,13 +135,13 @@ async def list_duplicates(
     after: str | None = None,
     linked: Annotated[
         bool,
-        Query(description="Only suspects linking two candidates that do not match each other."),
+        Query(description="Only suspects naming a pair of their candidates in `linked`."),
     ] = False,
 ) -> dict[str, Any]:
     """Suspects involving your district's units (all, for the Department), paged by ``after``.
 
-    With ``linked=true``, only those whose ``linked`` list names two candidates that do
-    not match each other: noisy copies of one event, both accepted before this record.
+    With ``linked=true``, only those whose ``linked`` list names a pair of candidates
+    never held as duplicates of each other (add ``status=all`` for resolved ones too).
     """
     deps = _deps(request)
     state = None if status == "all" else ReviewState(status)
@@ -154,7 +154,7 @@ async def list_duplicates(
             unit_code=unit_code,
             limit=limit,
             after=after,
-            linking=linked,
+            linked=linked,
         )
     except review.ReviewError as exc:
         raise _http_error(exc) from exc

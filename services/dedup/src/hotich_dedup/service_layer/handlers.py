@@ -13,8 +13,8 @@ For each valid record version of a batch, in order:
    handled at the same moment by two instances, the one that reads second sees the
    other; in a true race both may see each other and both are flagged: never neither.
    Within a batch, a record is compared only with those before it. A suspect that
-   matches two candidates which do not match each other names them (``linked``): two
-   noisy copies accepted before the entry they both copy arrived.
+   matches two candidates never held as duplicates of each other names them
+   (``linked``): two noisy copies accepted before the entry they both copy arrived.
 4. The decisions are kept, then the events are published (the runtime commits the
    offsets after that), so a crash anywhere repeats work but never changes an outcome.
 """
@@ -268,7 +268,7 @@ async def _probable(
     """Score each profile of the wave against the candidates its blocking keys find.
 
     Returns each record's matches, and for those matching two candidates or more, the
-    pairs of them that do not match each other (see :func:`linked_pairs`).
+    pairs of them never held as duplicates of each other (see :func:`linked_pairs`).
     """
     if not wave.profiles:
         return {}, {}

@@ -75,11 +75,11 @@ class DedupStore(Protocol):
         state: ReviewState | None,
         limit: int,
         after: str | None,
-        linking: bool = False,
+        linked: bool = False,
     ) -> Sequence[Decision]:
         """Suspected duplicates involving ``units`` (None: all), by state, paged by id.
 
-        With ``linking``, only those naming candidates that do not match each other.
+        With ``linked``, only those naming a pair of their candidates (``Decision.linked``).
 
         ``after`` is the ``<record_id>:v<version>`` id of the last item of the previous page.
         """

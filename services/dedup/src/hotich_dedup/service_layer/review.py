@@ -89,12 +89,12 @@ async def list_suspects(
     unit_code: str | None = None,
     limit: int = 100,
     after: str | None = None,
-    linking: bool = False,
+    linked: bool = False,
 ) -> Sequence[Decision]:
     """Suspected duplicates in the principal's scope (or in ``unit_code`` within it).
 
-    With ``linking``, only those whose candidates include a pair that does not match
-    each other (:attr:`Decision.linked`): both may be copies of one event, accepted.
+    With ``linked``, only those naming a pair of their candidates (:attr:`Decision.linked`):
+    both may be copies of one event.
 
     Raises:
         OutOfScope: not a reviewer, or ``unit_code`` outside the principal's scope.
@@ -106,7 +106,7 @@ async def list_suspects(
             raise OutOfScope(unit_code)
         units = [unit_code, *(u.code for u in registry.descendants(unit_code))]
     return await store.list_suspects(
-        units=units, state=state, limit=limit, after=after, linking=linking
+        units=units, state=state, limit=limit, after=after, linked=linked
     )
 
 
