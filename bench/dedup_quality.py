@@ -15,6 +15,10 @@ with the truth:
 * exact duplicates: a record rejected ``duplicate_exact`` is a true positive when the
   original it names is in the same cluster.
 
+* linked candidates: how many suspects name a pair of candidates never held as
+  duplicates of each other (``Decision.linked``), and how many of those pairs the truth
+  puts in one cluster (one event, both copies accepted: what the Department should fix).
+
 It prints precision, recall and F1 of each, recall by the variant the duplicate carries,
 and the throughput of the use case (records per second, one process, the fake store),
 and of the domain layer alone (profiles, blocking, scoring on an in-memory index).
@@ -37,7 +41,7 @@ from hotich_contracts.reasons import ReasonCode
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.adapters.mongo_store import MongoDedupStore
 from hotich_dedup.domain.matching import ProfileIndex, find_matches
-from hotich_dedup.domain.model import register_key
+from hotich_dedup.domain.model import Decision, register_key
 from hotich_dedup.domain.profile import build_profile
 from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -106,7 +110,8 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
 
 async def _run_use_case(
     events: list[RecordValidated], batch: int, rules: MatchRules, store: DedupStore | None = None
-) -> tuple[dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, list[Decision]]:
+    """Outcomes by record id, seconds, and the suspects naming linked candidates."""
     store = store or InMemoryDedupStore()
     publisher = _NullPublisher()
     outcomes: dict[str, Any] = {}
@@ -115,12 +120,22 @@ async def _run_use_case(
         chunk = events[start : start + batch]
         for outcome in await deduplicate(chunk, store=store, publisher=publisher, rules=rules):
             outcomes[outcome.record_id] = outcome
-    return outcomes, time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    linked: list[Decision] = []
+    after = None
+    while True:
+        page = await store.list_suspects(
+            units=None, state=None, limit=500, after=after, linked=True
+        )
+        linked += page
+        if len(page) < 500:
+            return outcomes, elapsed, linked
+        after = f"{page[-1].record_id}:v{page[-1].version:010d}"
 
 
 async def _run_on_mongo(
     url: str, events: list[RecordValidated], batch: int, rules: MatchRules
-) -> tuple[dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, list[Decision]]:
     """The use case on the real store, in a database of its own (dropped afterwards)."""
     client = mongo.make_client(url, app_name="bench-dedup")
     name = f"bench_dedup_{uuid.uuid4().hex[:8]}"
@@ -153,6 +168,14 @@ def _run_domain(events: list[RecordValidated], rules: MatchRules) -> tuple[float
         find_matches(profile, candidates, rules)
         index.put(profile)
     return time.perf_counter() - started, compared / max(1, len(events))
+
+
+def evaluate_linked(truths: list[dict[str, Any]], linked: list[Decision]) -> dict[str, int]:
+    """How many suspects name linked candidates, and how many of the pairs are one event."""
+    cluster = _clusters(truths)
+    pairs = [pair for d in linked for pair in d.linked]
+    same = sum(cluster.get(a) is not None and cluster.get(a) == cluster.get(b) for a, b in pairs)
+    return {"suspects_naming_linked": len(linked), "pairs": len(pairs), "pairs_one_event": same}
 
 
 def evaluate(truths: list[dict[str, Any]], outcomes: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +251,7 @@ def main() -> None:
     events = [e for _, e in loaded]
     generated_s = time.perf_counter() - started
 
-    outcomes, use_case_s = asyncio.run(_run_use_case(events, args.batch, rules))
+    outcomes, use_case_s, linked = asyncio.run(_run_use_case(events, args.batch, rules))
     domain_s, mean_candidates = _run_domain(events, rules)
     figures = {
         "generated_items": args.total,
@@ -238,6 +261,7 @@ def main() -> None:
         "truth_probable_duplicates": sum(t["duplicate_kind"] == "probable" for t in truths),
         "truth_exact_duplicates": sum(t["duplicate_kind"] == "exact" for t in truths),
         **evaluate(truths, outcomes),
+        "linked": evaluate_linked(truths, linked),
         "statuses": dict(Counter(str(o.payload.status) for o in outcomes.values())),
         "use_case_records_per_s": round(len(events) / use_case_s),
         "domain_records_per_s": round(len(events) / domain_s),
@@ -246,7 +270,9 @@ def main() -> None:
     }
     if args.mongodb_url:
         subset = events[: args.mongodb_records]
-        on_mongo, mongo_s = asyncio.run(_run_on_mongo(args.mongodb_url, subset, args.batch, rules))
+        on_mongo, mongo_s, _ = asyncio.run(
+            _run_on_mongo(args.mongodb_url, subset, args.batch, rules)
+        )
         same = all(
             on_mongo[e.record_id].payload.status == outcomes[e.record_id].payload.status
             for e in subset
