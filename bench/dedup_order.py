@@ -27,7 +27,8 @@ Since then a suspect names the candidates it matches that were never held as
 duplicates of each other (``Decision.linked``, listed by ``GET
 /v1/duplicates?linked=true``). The script prints, for each group, whether its two accepted records are named so: the three of the first
 kind are; the re-keying is not (its duplicate is rejected as an exact one and not
-compared further).
+compared further). On the whole backlog (``--total 1366849``): 11 of 985 groups, 9 of
+them flagged, the other 2 re-keyings (one of which the whole-backlog run exported).
 """
 
 from __future__ import annotations

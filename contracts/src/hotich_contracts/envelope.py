@@ -57,6 +57,18 @@ class RecordEventBase(EventBase):
     record_id: str = Field(description="The record this event is about (mã bản ghi).")
     record_version: int = Field(ge=1, description="Version of the record, 1 for the first entry.")
     unit_code: str = Field(description="Unit that entered the record (the clerk's unit).")
+    entered_at: AwareDatetime | None = Field(
+        default=None,
+        description="When this record version was entered: record.entered's `occurred_at`, "
+        "carried by every stage's reaction to it (absent on record.entered itself and on "
+        "events of producers older than the field). Consumers of several stages' topics "
+        "read a backlog in step by it, so a record's events arrive together.",
+    )
+
+    @property
+    def entered_time(self) -> datetime:
+        """When this record version was entered (``occurred_at`` on record.entered)."""
+        return self.entered_at or self.occurred_at
 
 
 class Reaction(TypedDict):
@@ -68,13 +80,14 @@ class Reaction(TypedDict):
     record_id: str
     record_version: int
     unit_code: str
+    entered_at: datetime
 
 
 def reaction_to(cause: RecordEventBase, *, stage: str, actor: str) -> Reaction:
     """Envelope fields of the event ``stage`` emits in reaction to ``cause``.
 
-    Same record, version, unit and correlation id; a deterministic event id (see
-    :func:`derived_event_id`).
+    Same record, version, unit, correlation id and entry time; a deterministic event id
+    (see :func:`derived_event_id`).
     """
     return {
         "event_id": derived_event_id(cause.event_id, stage),
@@ -83,4 +96,5 @@ def reaction_to(cause: RecordEventBase, *, stage: str, actor: str) -> Reaction:
         "record_id": cause.record_id,
         "record_version": cause.record_version,
         "unit_code": cause.unit_code,
+        "entered_at": cause.entered_time,
     }

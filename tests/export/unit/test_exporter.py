@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -91,6 +92,14 @@ async def test_accepted_record_is_exported_once_even_when_redelivered(world: Wor
     assert receipt.http_status == 201
     assert receipt.response == {"national_id": "VN-000001"}
     assert receipt.exported_at == world.clock.now
+
+
+async def test_the_outcome_carries_the_entry_time_of_the_record(world: World) -> None:
+    entered_at = world.clock.now - timedelta(hours=3)
+    event = accepted().model_copy(update={"entered_at": entered_at})
+    await world.exporter.export_batch([event])
+    (outcome,) = world.outcomes()
+    assert outcome.entered_at == entered_at
 
 
 async def test_only_accepted_records_are_exported(world: World) -> None:

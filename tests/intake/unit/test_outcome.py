@@ -28,6 +28,7 @@ from hotich_contracts.events import (
 )
 from hotich_contracts.reasons import Reason, ReasonCode
 from hotich_intake.adapters.mongo_store import _fold
+from hotich_intake.bootstrap import entered_ms
 from hotich_intake.domain.model import Outcome
 from tests.factories import record, validated
 
@@ -146,3 +147,15 @@ def test_an_outcome_of_another_schema_version_or_type_is_refused() -> None:
     # keep its outcome from the view (validation already judged it).
     raw["payload"]["record"] = {"not": "a record"}
     assert Outcome.model_validate(raw).payload.status == RecordStatus.VALID
+
+
+def test_the_view_reads_outcomes_in_the_order_their_records_were_entered() -> None:
+    # The status view's consumer aligns its topics by entered_ms: the entry time the
+    # events carry, not when each stage published them.
+    entered_at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    event = _lifecycle(str(uuid.uuid4()))[0].model_copy(update={"entered_at": entered_at})
+    outcome = Outcome.model_validate_json(event.model_dump_json())
+    assert entered_ms(outcome) == int(entered_at.timestamp() * 1000)
+    older = event.model_dump(mode="json")
+    older.pop("entered_at")  # from a producer older than the field: its own time
+    assert entered_ms(Outcome.model_validate(older)) == int(event.occurred_at.timestamp() * 1000)

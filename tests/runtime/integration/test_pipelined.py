@@ -555,3 +555,91 @@ async def test_without_values_a_batch_holds_references_to_its_messages_not_the_r
     finally:
         await reader.stop()
     assert found == by_place
+
+
+class Staged(BaseModel):
+    n: int
+    entered: int
+
+
+async def _share_of_records_read_together(
+    kafka_bootstrap: str, first: str, later: str, *, by_entry: bool, records: int
+) -> float:
+    """Read both stages' topics from the start, aligned by message time or by entry time;
+    return the share of records whose two events came in one batch."""
+    batches: dict[int, set[int]] = {}
+    seen = 0
+
+    number = 0
+
+    async def dead_letter(message: Message, exc: BaseException) -> None:
+        raise AssertionError(f"nothing here is undecodable: {exc!r}")
+
+    async def numbered(pairs) -> None:  # type: ignore[no-untyped-def]
+        nonlocal number, seen
+        number += 1
+        for _, event in pairs:
+            batches.setdefault(event.n, set()).add(number)
+        seen += len(pairs)
+        await asyncio.sleep(0.2)  # a view's writes: the next batch gathers meanwhile
+
+    consumer = PipelinedConsumer(
+        bootstrap=kafka_bootstrap,
+        topics=[first, later],
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        decode=Staged.model_validate_json,
+        deliver=numbered,
+        dead_letter=dead_letter,
+        session_timeout_ms=6000,
+        client_id="test-align-entry",
+        max_records=400,
+        align_ms=100,
+        align_time=(lambda e: e.entered) if by_entry else None,
+        partition_fetch_bytes=2048,  # a backlog far larger than one fetch, as in a run
+    )
+    await consumer.start()
+    try:
+        await until(lambda: seen >= 2 * records, within=90, what="both topics read")
+    finally:
+        await consumer.stop()
+    return sum(len(found) == 1 for found in batches.values()) / records
+
+
+async def test_aligned_by_entry_time_a_records_events_from_two_stages_come_together(
+    kafka_bootstrap: str,
+) -> None:
+    # Two stages' outcomes of the same records: the later stage published each a minute
+    # after the first (it was behind), so by message time the topics are a minute apart;
+    # every event carries when its record was entered. Read by message time, each
+    # record's two events come in different batches (two writes of its view); read by
+    # entry time, in step, mostly in one.
+    first, later = (f"test.{uuid.uuid4().hex[:10]}.{stage}" for stage in ("first", "later"))
+    await ensure_topics(
+        kafka_bootstrap,
+        [TopicSpec(name=first, partitions=1), TopicSpec(name=later, partitions=1)],
+        with_configs=False,
+    )
+    records = 1500
+    # Small producer batches: a fetch returns at least one whole batch, and the stages'
+    # batches are small beside the status view's (5,000 events) as these are beside 400.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5, max_batch_size=1024)
+    await producer.start()
+    try:
+        start = 1_700_000_000_000
+        for n in range(records):
+            entered = start + 10 * n  # 15 s of entries
+            value = json.dumps({"n": n, "entered": entered}).encode()
+            await producer.send(first, value, timestamp_ms=entered)
+            await producer.send(later, value, timestamp_ms=entered + 60_000)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    by_time = await _share_of_records_read_together(
+        kafka_bootstrap, first, later, by_entry=False, records=records
+    )
+    by_entry = await _share_of_records_read_together(
+        kafka_bootstrap, first, later, by_entry=True, records=records
+    )
+    print(f"records read together: {by_time:.0%} by message time, {by_entry:.0%} by entry time")
+    assert by_time < 0.1
+    assert by_entry > 0.5

@@ -30,6 +30,16 @@ async def test_phase_1_birth_is_valid_and_repeat_has_the_same_event_id() -> None
     assert first.event_id == again.event_id == derived_event_id(event.event_id, "validated")
 
 
+def test_the_outcome_carries_when_the_record_was_entered() -> None:
+    # Whenever validation gets to it (a re-validation years later included), the outcome
+    # says when the record version was entered: the status view reads by it.
+    event = entered(record(RecordType.BIRTH)).model_copy(update={"occurred_at": IN_PHASE_1})
+    first = VALIDATOR.validate(event)
+    later = VALIDATOR.validate(event, at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert first.entered_at == later.entered_at == IN_PHASE_1
+    assert RecordValidated.model_validate_json(later.model_dump_json()).entered_at == IN_PHASE_1
+
+
 def test_all_reasons_are_reported_at_once() -> None:
     # parentage recognition is out of every phase, and a district clerk may not enter
     # an event registered by a commune

@@ -29,9 +29,10 @@ class IntakeSettings(ServiceSettings):
     consumer_align_ms: int = Field(
         default=1000,
         ge=0,
-        description="Read the outcome topics' backlog in step by message time, no partition "
-        "more than this many milliseconds ahead of the oldest one behind, so that a "
-        "record's events are applied together (0: off).",
+        description="Read the outcome topics' backlog in step by the time each record was "
+        "entered (the events' entered_at), no partition more than this many milliseconds "
+        "ahead of the oldest one behind, so that a record's events are applied together "
+        "(0: off).",
     )
     jwt_secret: str = Field(
         default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", DEV_SECRET),

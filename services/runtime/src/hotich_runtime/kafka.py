@@ -193,6 +193,9 @@ class BatchSubscription(Generic[E]):
     align_ms: int | None = None
     """Pipelined only: read the partitions behind in step by message timestamp, none more
     than this many milliseconds ahead of the oldest one still behind (None: off)."""
+    align_time: Callable[[E], int | None] | None = None
+    """Pipelined and aligned only: the time (ms) to align a message by, from its decoded
+    event (None, or a None answer: the message's timestamp)."""
     keep_values: bool = True
     """Pipelined only: False drops each message's value once it is decoded, so a large
     batch in memory holds the decoded events only (about 1.5 KB less per event). A
@@ -326,6 +329,7 @@ def pipelined_consumer(
         fetch_max_bytes=settings.consumer_fetch_max_bytes,
         client_id=client_id,
         align_ms=subscription.align_ms,
+        align_time=subscription.align_time,
         keep_values=subscription.keep_values,
     )
 

@@ -27,7 +27,10 @@ discipline is that of :func:`hotich_runtime.kafka.subscribe`:
 With ``align_ms`` the partitions that are behind are read in step by message timestamp
 (as Kafka Streams picks the oldest head record among its input partitions): a partition
 whose last message read is more than ``align_ms`` newer than that of the oldest partition
-still behind is paused until the others catch up. A consumer of several topics that
+still behind is paused until the others catch up. ``align_time`` replaces the timestamp
+with a time taken from the decoded event (intake's status view: when the record was
+entered, which every stage's event carries, so a record's validated, deduplicated and
+exported events are read together however far apart the stages published them). A consumer of several topics that
 describe the same records at successive stages (reporting) then reads a backlog in the
 order it was written, so the events of one record come in the same or neighbouring
 batches instead of the topic with the smallest messages running far ahead. When every
@@ -83,7 +86,8 @@ class _Read:
     next: int
     """The offset after the last message read."""
     time: int
-    """That message's timestamp (ms), or later once the partition is caught up."""
+    """That message's alignment time (ms): its timestamp, or the time ``align_time`` gives
+    its event; later once the partition is caught up."""
     at: float
     """When it was read (monotonic seconds)."""
 
@@ -165,6 +169,7 @@ class PipelinedConsumer(Generic[E]):
         session_timeout_ms: int,
         client_id: str,
         align_ms: int | None = None,
+        align_time: Callable[[E], int | None] | None = None,
         keep_values: bool = True,
         partition_fetch_bytes: int = 1024 * 1024,
         fetch_max_bytes: int = 50 * 1024 * 1024,
@@ -199,6 +204,7 @@ class PipelinedConsumer(Generic[E]):
         self._next_to_handle: dict[TopicPartition, int] = {}
         """Per partition, the offset after the last batch handled here (rewind target)."""
         self._align_ms = align_ms
+        self._align_time = align_time
         self._read: dict[TopicPartition, _Read] = {}
         """Per partition, where reading it stands (alignment)."""
         self._reset_at = time.monotonic()
@@ -318,24 +324,36 @@ class PipelinedConsumer(Generic[E]):
             if not records:
                 continue
             batch.ends[tp] = records[-1].offset + 1
-            self._read[tp] = _Read(records[-1].offset + 1, records[-1].timestamp, time.monotonic())
+            last: E | None = None
             for record in records:
                 try:
                     event = self._decode(record.value or b"")
                 except ValidationError as exc:
                     batch.undecodable.append((record, exc))  # its value goes to the DLQ
+                    last = None
                     continue
+                last = event
                 if self._keep_values:
                     batch.pairs.append((record, event))
                 else:
                     ref = MessageRef(record.topic, record.partition, record.offset, record.key)
                     batch.pairs.append((ref, event))
+            stamp = self._time_of(records[-1].timestamp, last)
+            self._read[tp] = _Read(records[-1].offset + 1, stamp, time.monotonic())
         self._next = batch
         self._gathered.set()
         # Let a waiting handler take it and send its first store request before this
         # loop reads and decodes more, or the two would take turns instead of overlapping.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
+
+    def _time_of(self, timestamp: int, event: E | None) -> int:
+        """The alignment time of a message: ``align_time`` of its event, else its timestamp."""
+        if event is not None and self._align_time is not None:
+            given = self._align_time(event)
+            if given is not None:
+                return given
+        return timestamp
 
     def _align(self, slack_ms: int) -> None:
         """Pause the partitions :func:`ahead` of the others; resume the rest."""

@@ -183,6 +183,7 @@ class Validator:
             record_id=event.record_id,
             record_version=event.record_version,
             unit_code=event.unit_code,
+            entered_at=event.entered_time,
             payload=RecordValidatedPayload.model_construct(
                 status=RecordStatus.REJECTED if reasons else RecordStatus.VALID,
                 phase=decision.phase,
