@@ -60,15 +60,23 @@ class RecordEventBase(EventBase):
     entered_at: AwareDatetime | None = Field(
         default=None,
         description="When this record version was entered: record.entered's `occurred_at`, "
-        "carried by every stage's reaction to it (absent on record.entered itself and on "
-        "events of producers older than the field). Consumers of several stages' topics "
-        "read a backlog in step by it, so a record's events arrive together.",
+        "carried by every stage's reaction to it (absent on record.entered itself, on a "
+        "reviewer's resolution and on events of producers older than the field). Consumers "
+        "of several stages' topics read a backlog in step by it, so that a record's events "
+        "arrive together.",
     )
 
     @property
-    def entered_time(self) -> datetime:
-        """When this record version was entered (``occurred_at`` on record.entered)."""
-        return self.entered_at or self.occurred_at
+    def entered_time(self) -> datetime | None:
+        """When this record version was entered, if the event says.
+
+        ``entered_at``, or on record.entered its own ``occurred_at``; None on an event that
+        carries no entry time (from a producer older than the field, or a reviewer's
+        resolution).
+        """
+        if self.entered_at is not None:
+            return self.entered_at
+        return self.occurred_at if getattr(self, "event_type", "") == "record.entered" else None
 
 
 class Reaction(TypedDict):
@@ -80,14 +88,16 @@ class Reaction(TypedDict):
     record_id: str
     record_version: int
     unit_code: str
-    entered_at: datetime
+    entered_at: datetime | None
 
 
 def reaction_to(cause: RecordEventBase, *, stage: str, actor: str) -> Reaction:
     """Envelope fields of the event ``stage`` emits in reaction to ``cause``.
 
-    Same record, version, unit, correlation id and entry time; a deterministic event id
-    (see :func:`derived_event_id`).
+    Same record, version, unit, correlation id and entry time (record.entered's
+    ``occurred_at``; None when the cause, from an older producer or a reviewer, carries
+    none: another stage's own time is not an entry time); a deterministic event id (see
+    :func:`derived_event_id`).
     """
     return {
         "event_id": derived_event_id(cause.event_id, stage),

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hotich_contracts import topics
@@ -60,6 +61,15 @@ async def test_redelivery_gives_the_same_outcome_and_event_id() -> None:
     [again] = await deduplicate([event], store=store, publisher=pub)
     assert first.event_id == again.event_id
     assert again.payload.status == RecordStatus.ACCEPTED
+
+
+async def test_outcomes_carry_when_their_records_were_entered() -> None:
+    entered_at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    original = validated(birth()).model_copy(update={"entered_at": entered_at})
+    repeat = validated(birth()).model_copy(update={"entered_at": entered_at + timedelta(days=1)})
+    accepted, rejected = await run(InMemoryDedupStore(), original, repeat)
+    assert rejected.payload.status == RecordStatus.REJECTED
+    assert (accepted.entered_at, rejected.entered_at) == (entered_at, repeat.entered_at)
 
 
 async def test_rejected_records_pass_by_and_other_books_are_distinct() -> None:

@@ -10,7 +10,7 @@ import pytest
 from aiokafka.structs import TopicPartition
 
 from hotich_runtime import pipelined
-from hotich_runtime.pipelined import _Read, ahead
+from hotich_runtime.pipelined import _Read, ahead, read_time
 
 A, B, C = (TopicPartition(t, 0) for t in ("a", "b", "c"))
 SLACK = 100
@@ -71,3 +71,35 @@ def test_a_caught_up_partition_is_not_taken_for_an_old_one() -> None:
     assert read[A].time == CLOCK - SLACK
     # A new message on A: it is newer than B's backlog, so A waits for B.
     assert waiting({A: 11, B: 100}, read) == {A}
+
+
+# -- a partition's time when read by event (``read_time``) -----------------------------
+
+HOUR = 3_600_000
+T = 1_700_000_000_000  # a message timestamp, ms
+
+
+def test_by_timestamp_the_last_message_gives_the_time() -> None:
+    got = read_time([(T, T - 5000), (T + 10, None)], by_event=False, window_ms=HOUR, previous=7)
+    assert got == T + 10
+
+
+def test_by_event_the_last_event_time_given_gives_the_time() -> None:
+    # An undecodable message, or an event without an entry time (a reviewer's
+    # resolution), last in the fetch does not put the partition at its publish time.
+    messages = [(T, T - 60_000), (T + 10, T - 59_000), (T + 20, None)]
+    assert read_time(messages, by_event=True, window_ms=HOUR, previous=None) == T - 59_000
+
+
+def test_by_event_a_fetch_without_any_event_time_keeps_the_time_the_partition_had() -> None:
+    messages = [(T, None), (T + 10, None)]
+    assert read_time(messages, by_event=True, window_ms=HOUR, previous=T - 42) == T - 42
+    # First read of the partition: nothing better than the timestamp.
+    assert read_time(messages, by_event=True, window_ms=HOUR, previous=None) == T + 10
+
+
+def test_an_event_entered_long_ago_counts_at_most_the_window_before_its_publication() -> None:
+    # A re-validation sweep republishes records entered years ago: they hold the other
+    # partitions back by at most the window, not until the whole sweep is read.
+    years_ago = T - 3 * 365 * 24 * HOUR
+    assert read_time([(T, years_ago)], by_event=True, window_ms=HOUR, previous=None) == T - HOUR

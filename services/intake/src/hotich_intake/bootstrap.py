@@ -133,14 +133,19 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
             pipelined=True,
             align_ms=settings.consumer_align_ms or None,
             align_time=entered_ms,
+            align_window_ms=settings.consumer_align_window_s * 1000,
             keep_values=False,  # the view raises no PermanentError
         )
     ]
 
 
-def entered_ms(event: RecordEventBase) -> int:
-    """When the event's record version was entered, in ms (the status view's read order)."""
-    return int(event.entered_time.timestamp() * 1000)
+def entered_ms(event: RecordEventBase) -> int | None:
+    """When the event's record version was entered, in ms (the status view's read order).
+
+    None for an event without an entry time: it does not move its partition's time.
+    """
+    entered = event.entered_time
+    return None if entered is None else int(entered.timestamp() * 1000)
 
 
 async def teardown(runtime: Runtime) -> None:

@@ -34,6 +34,13 @@ class IntakeSettings(ServiceSettings):
         "ahead of the oldest one behind, so that a record's events are applied together "
         "(0: off).",
     )
+    consumer_align_window_s: int = Field(
+        default=3600,
+        ge=0,
+        description="Aligned by entry time, an event counts as entered at most this long "
+        "before it was published: a re-validation of records entered long ago holds the "
+        "view's other topics back by at most this much.",
+    )
     jwt_secret: str = Field(
         default_factory=lambda: os.environ.get("HOTICH_JWT_SECRET", DEV_SECRET),
         description="Signs bearer tokens; shared with reporting (HOTICH_JWT_SECRET).",

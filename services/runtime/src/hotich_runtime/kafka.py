@@ -195,7 +195,10 @@ class BatchSubscription(Generic[E]):
     than this many milliseconds ahead of the oldest one still behind (None: off)."""
     align_time: Callable[[E], int | None] | None = None
     """Pipelined and aligned only: the time (ms) to align a message by, from its decoded
-    event (None, or a None answer: the message's timestamp)."""
+    event (None: the message's timestamp; see :func:`hotich_runtime.pipelined.read_time`)."""
+    align_window_ms: int = 3_600_000
+    """Pipelined, aligned by ``align_time`` only: how far before its message's timestamp an
+    event's time may hold the other partitions back."""
     keep_values: bool = True
     """Pipelined only: False drops each message's value once it is decoded, so a large
     batch in memory holds the decoded events only (about 1.5 KB less per event). A
@@ -330,6 +333,7 @@ def pipelined_consumer(
         client_id=client_id,
         align_ms=subscription.align_ms,
         align_time=subscription.align_time,
+        align_window_ms=subscription.align_window_ms,
         keep_values=subscription.keep_values,
     )
 

@@ -29,8 +29,9 @@ With ``align_ms`` the partitions that are behind are read in step by message tim
 whose last message read is more than ``align_ms`` newer than that of the oldest partition
 still behind is paused until the others catch up. ``align_time`` replaces the timestamp
 with a time taken from the decoded event (intake's status view: when the record was
-entered, which every stage's event carries, so a record's validated, deduplicated and
-exported events are read together however far apart the stages published them). A consumer of several topics that
+entered, which every stage's event carries, so that a backlog's validated, deduplicated
+and exported events of one record are read together however far apart the stages
+published them), bounded by ``align_window_ms`` before the timestamp (:func:`read_time`). A consumer of several topics that
 describe the same records at successive stages (reporting) then reads a backlog in the
 order it was written, so the events of one record come in the same or neighbouring
 batches instead of the topic with the smallest messages running far ahead. When every
@@ -128,6 +129,31 @@ def ahead(
     return {tp for tp, ts in behind.items() if ts is not None and ts > frontier + slack_ms}
 
 
+def read_time(
+    messages: Sequence[tuple[int, int | None]],
+    *,
+    by_event: bool,
+    window_ms: int,
+    previous: int | None,
+) -> int:
+    """A partition's alignment time after reading ``messages`` (in order, none empty).
+
+    Each message is (its timestamp, the time ``align_time`` gave its event: None where
+    it gave none or the message did not decode). By timestamp (``by_event`` False): the
+    last message's. By event: the last known event time, but never more than
+    ``window_ms`` before its message's timestamp, so that events of records entered long
+    ago (a re-validation sweep) hold the other partitions back by at most the window;
+    where no message has one, the time the partition had (``previous``), else the last
+    timestamp.
+    """
+    if not by_event:
+        return messages[-1][0]
+    for timestamp, given in reversed(messages):
+        if given is not None:
+            return max(given, timestamp - window_ms)
+    return previous if previous is not None else messages[-1][0]
+
+
 @dataclass
 class _Batch(Generic[E]):
     generation: int
@@ -170,6 +196,7 @@ class PipelinedConsumer(Generic[E]):
         client_id: str,
         align_ms: int | None = None,
         align_time: Callable[[E], int | None] | None = None,
+        align_window_ms: int = 3_600_000,
         keep_values: bool = True,
         partition_fetch_bytes: int = 1024 * 1024,
         fetch_max_bytes: int = 50 * 1024 * 1024,
@@ -205,6 +232,7 @@ class PipelinedConsumer(Generic[E]):
         """Per partition, the offset after the last batch handled here (rewind target)."""
         self._align_ms = align_ms
         self._align_time = align_time
+        self._align_window_ms = align_window_ms
         self._read: dict[TopicPartition, _Read] = {}
         """Per partition, where reading it stands (alignment)."""
         self._reset_at = time.monotonic()
@@ -324,21 +352,28 @@ class PipelinedConsumer(Generic[E]):
             if not records:
                 continue
             batch.ends[tp] = records[-1].offset + 1
-            last: E | None = None
+            times: list[tuple[int, int | None]] = []
             for record in records:
                 try:
                     event = self._decode(record.value or b"")
                 except ValidationError as exc:
                     batch.undecodable.append((record, exc))  # its value goes to the DLQ
-                    last = None
+                    times.append((record.timestamp, None))
                     continue
-                last = event
+                given = self._align_time(event) if self._align_time is not None else None
+                times.append((record.timestamp, given))
                 if self._keep_values:
                     batch.pairs.append((record, event))
                 else:
                     ref = MessageRef(record.topic, record.partition, record.offset, record.key)
                     batch.pairs.append((ref, event))
-            stamp = self._time_of(records[-1].timestamp, last)
+            previous = self._read.get(tp)
+            stamp = read_time(
+                times,
+                by_event=self._align_time is not None,
+                window_ms=self._align_window_ms,
+                previous=None if previous is None else previous.time,
+            )
             self._read[tp] = _Read(records[-1].offset + 1, stamp, time.monotonic())
         self._next = batch
         self._gathered.set()
@@ -346,14 +381,6 @@ class PipelinedConsumer(Generic[E]):
         # loop reads and decodes more, or the two would take turns instead of overlapping.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-
-    def _time_of(self, timestamp: int, event: E | None) -> int:
-        """The alignment time of a message: ``align_time`` of its event, else its timestamp."""
-        if event is not None and self._align_time is not None:
-            given = self._align_time(event)
-            if given is not None:
-                return given
-        return timestamp
 
     def _align(self, slack_ms: int) -> None:
         """Pause the partitions :func:`ahead` of the others; resume the rest."""
