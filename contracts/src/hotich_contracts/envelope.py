@@ -60,8 +60,8 @@ class RecordEventBase(EventBase):
     entered_at: AwareDatetime | None = Field(
         default=None,
         description="When this record version was entered: record.entered's `occurred_at`, "
-        "carried by every stage's reaction to it (absent on record.entered itself, on a "
-        "reviewer's resolution and on events of producers older than the field). Consumers "
+        "carried by every stage's reaction to it and by a reviewer's resolution (absent on "
+        "record.entered itself and on events of producers older than the field). Consumers "
         "of several stages' topics read a backlog in step by it, so that a record's events "
         "arrive together.",
     )
@@ -71,8 +71,7 @@ class RecordEventBase(EventBase):
         """When this record version was entered, if the event says.
 
         ``entered_at``, or on record.entered its own ``occurred_at``; None on an event that
-        carries no entry time (from a producer older than the field, or a reviewer's
-        resolution).
+        carries no entry time (from a producer older than the field).
         """
         if self.entered_at is not None:
             return self.entered_at
@@ -95,7 +94,7 @@ def reaction_to(cause: RecordEventBase, *, stage: str, actor: str) -> Reaction:
     """Envelope fields of the event ``stage`` emits in reaction to ``cause``.
 
     Same record, version, unit, correlation id and entry time (record.entered's
-    ``occurred_at``; None when the cause, from an older producer or a reviewer, carries
+    ``occurred_at``; None when the cause, from a producer older than the field, carries
     none: another stage's own time is not an entry time); a deterministic event id (see
     :func:`derived_event_id`).
     """

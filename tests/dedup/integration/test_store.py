@@ -1,6 +1,7 @@
 """The dedup use cases on the fake and on MongoDB: the same outcomes."""
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -108,6 +109,8 @@ async def test_linked_candidates_are_kept_and_listed(dedup_store: Any) -> None:
 async def test_review_flow(dedup_store: Any) -> None:
     pub, registry = FakePublisher(), default_registry()
     a, b, c = (validated(birth(entry_number=n)) for n in ("1", "2", "3"))
+    entered_at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    b = b.model_copy(update={"entered_at": entered_at})
     await deduplicate([a, b], store=dedup_store, publisher=pub)
     listed = await review.list_suspects(dedup_store, registry, OFFICER, state=ReviewState.OPEN)
     assert [d.record_id for d in listed] == [b.record_id]
@@ -121,6 +124,7 @@ async def test_review_flow(dedup_store: Any) -> None:
     )
     assert resolved[0].review is not None
     assert resolved[0].review.reviewer == "phong-tp"
+    assert resolved[0].entered_at == entered_at  # kept for the resolving event
     assert await review.publish_pending(dedup_store, pub) == 0
 
     # b, unchanged, is not flagged against a again; c is flagged against both

@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 
@@ -92,6 +93,21 @@ async def test_resolving_distinct_accepts_the_record_and_it_is_not_flagged_again
     [out] = await deduplicate([changed], store=store, publisher=pub)
     assert out.payload.status == RecordStatus.DUPLICATE_SUSPECTED
     assert out.payload.candidates[0].record_id == a.record_id
+
+
+async def test_the_resolution_carries_when_the_record_was_entered() -> None:
+    # As every stage's event: intake's status view reads its topics in step by it.
+    store, pub = InMemoryDedupStore(), FakePublisher()
+    entered_at = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    a = validated(birth(entry_number="1"))
+    b = validated(birth(entry_number="2")).model_copy(update={"entered_at": entered_at})
+    [_, held] = await deduplicate([a, b], store=store, publisher=FakePublisher())
+    assert held.entered_at == entered_at
+    await review.resolve(
+        store, pub, REGISTRY, DISTRICT, b.record_id, resolution=DuplicateResolution.DISTINCT
+    )
+    [event] = pub.events(topics.RECORD_DEDUPLICATED)
+    assert event.entered_at == entered_at
 
 
 async def test_resolving_duplicate_rejects_the_record_and_drops_it_as_a_candidate() -> None:

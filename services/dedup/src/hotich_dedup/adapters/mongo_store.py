@@ -184,6 +184,7 @@ def _decision_doc(decision: Decision) -> dict[str, Any]:
         "review": None if decision.review is None else decision.review.model_dump(mode="json"),
         "published": decision.published,
         "units": list(decision.units),
+        "entered_at": decision.entered_at,
     }
 
 
@@ -206,6 +207,7 @@ def _decision(doc: dict[str, Any]) -> Decision:
         review_state=None if doc.get("review_state") is None else ReviewState(doc["review_state"]),
         review=None if doc.get("review") is None else DuplicateReview.model_validate(doc["review"]),
         published=bool(doc.get("published", True)),
+        entered_at=doc.get("entered_at"),
     )
 
 

@@ -95,6 +95,9 @@ class Decision:
     review: DuplicateReview | None = None
     published: bool = True
     """False while the resolving event is not yet acknowledged by Kafka (an outbox)."""
+    entered_at: datetime | None = None
+    """When the record version was entered (the cause's ``entered_at``): the resolving
+    event carries it, as every stage's event does."""
 
     @property
     def event_id(self) -> uuid.UUID:

@@ -235,6 +235,7 @@ async def _decide_fresh(
             correlation_id=event.correlation_id,
             decided_at=now,
             fingerprint=profile.fingerprint if profile else None,
+            entered_at=event.entered_time,
         )
         if rid in exact:
             decision = dataclasses.replace(

@@ -129,6 +129,7 @@ def resolving_event(decision: Decision) -> RecordDeduplicated:
         record_id=decision.record_id,
         record_version=decision.version,
         unit_code=decision.unit_code,
+        entered_at=decision.entered_at,
         payload=RecordDeduplicatedPayload(
             status=RecordStatus.ACCEPTED if distinct else RecordStatus.REJECTED,
             phase=decision.phase,
