@@ -39,7 +39,7 @@ from typing import Any
 from hotich_contracts.events import RecordStatus, RecordValidated, RecordValidatedPayload
 from hotich_contracts.reasons import ReasonCode
 from hotich_dedup.adapters.memory import InMemoryDedupStore
-from hotich_dedup.adapters.mongo_store import MongoDedupStore
+from hotich_dedup.adapters.mongo_store import MongoDedupStore, decision_id
 from hotich_dedup.domain.matching import ProfileIndex, find_matches
 from hotich_dedup.domain.model import Decision, register_key
 from hotich_dedup.domain.profile import build_profile
@@ -130,7 +130,7 @@ async def _run_use_case(
         linked += page
         if len(page) < 500:
             return outcomes, elapsed, linked
-        after = f"{page[-1].record_id}:v{page[-1].version:010d}"
+        after = decision_id(page[-1].record_id, page[-1].version)
 
 
 async def _run_on_mongo(

@@ -70,12 +70,10 @@ class RecordEventBase(EventBase):
     def entered_time(self) -> datetime | None:
         """When this record version was entered, if the event says.
 
-        ``entered_at``, or on record.entered its own ``occurred_at``; None on an event that
-        carries no entry time (from a producer older than the field).
+        None on an event of a producer older than ``entered_at``; record.entered answers
+        its own ``occurred_at``.
         """
-        if self.entered_at is not None:
-            return self.entered_at
-        return self.occurred_at if getattr(self, "event_type", "") == "record.entered" else None
+        return self.entered_at
 
 
 class Reaction(TypedDict):

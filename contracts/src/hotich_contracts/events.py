@@ -7,6 +7,7 @@ ever reads another service's store.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -131,6 +132,11 @@ class RecordEntered(RecordEventBase):
     event_type: Literal["record.entered"] = "record.entered"
     schema_version: Literal[1] = 1
     payload: RecordEnteredPayload
+
+    @property
+    def entered_time(self) -> datetime:
+        """The entry is this event: its own ``occurred_at``."""
+        return self.entered_at or self.occurred_at
 
 
 class RecordValidated(RecordEventBase):

@@ -28,7 +28,8 @@ from hotich_contracts.events import (
 )
 from hotich_contracts.reasons import Reason, ReasonCode
 from hotich_intake.adapters.mongo_store import _fold
-from hotich_intake.bootstrap import entered_ms
+from hotich_intake.bootstrap import entered_ms, status_view_subscription
+from hotich_intake.config import IntakeSettings
 from hotich_intake.domain.model import Outcome
 from tests.factories import record, validated
 
@@ -159,3 +160,16 @@ def test_an_outcome_is_aligned_by_the_entry_time_it_carries() -> None:
     older = event.model_dump(mode="json")
     older.pop("entered_at")  # from a producer older than the field: no entry time
     assert entered_ms(Outcome.model_validate(older)) is None
+
+
+def test_the_status_view_reads_its_topics_in_step_by_entry_time() -> None:
+    settings = IntakeSettings(consumer_align_ms=1000, consumer_align_window_s=600)
+
+    async def handle(events: Any) -> None:
+        """Not called here."""
+
+    subscription = status_view_subscription(settings, handle)
+    assert subscription.pipelined
+    assert subscription.align_ms == 1000
+    assert subscription.align_time is entered_ms
+    assert subscription.align_window_ms == 600_000

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -107,8 +108,15 @@ class Topic:
 
 
 def raw_consumer(  # type: ignore[no-untyped-def]
-    bootstrap: str, topics: list[str], group_id: str, deliver, *, client_id: str, **options
-) -> PipelinedConsumer[Ping]:
+    bootstrap: str,
+    topics: list[str],
+    group_id: str,
+    deliver,
+    *,
+    client_id: str,
+    decode=Ping.model_validate_json,
+    **options,
+) -> PipelinedConsumer[Any]:
     """The consumer itself, not as services build it: ``deliver`` sees each message with
     its event (services' handlers see the events only); nothing here is undecodable."""
 
@@ -119,7 +127,7 @@ def raw_consumer(  # type: ignore[no-untyped-def]
         bootstrap=bootstrap,
         topics=topics,
         group_id=group_id,
-        decode=Ping.model_validate_json,
+        decode=decode,
         deliver=deliver,
         dead_letter=dead_letter,
         session_timeout_ms=6000,
@@ -568,12 +576,7 @@ async def _share_of_records_read_together(
     """Read both stages' topics from the start, aligned by message time or by entry time;
     return the share of records whose two events came in one batch."""
     batches: dict[int, set[int]] = {}
-    seen = 0
-
-    number = 0
-
-    async def dead_letter(message: Message, exc: BaseException) -> None:
-        raise AssertionError(f"nothing here is undecodable: {exc!r}")
+    seen = number = 0
 
     async def numbered(pairs) -> None:  # type: ignore[no-untyped-def]
         nonlocal number, seen
@@ -583,15 +586,13 @@ async def _share_of_records_read_together(
         seen += len(pairs)
         await asyncio.sleep(0.2)  # a view's writes: the next batch gathers meanwhile
 
-    consumer = PipelinedConsumer(
-        bootstrap=kafka_bootstrap,
-        topics=[first, later],
-        group_id=f"test-{uuid.uuid4().hex[:8]}",
-        decode=Staged.model_validate_json,
-        deliver=numbered,
-        dead_letter=dead_letter,
-        session_timeout_ms=6000,
+    consumer = raw_consumer(
+        kafka_bootstrap,
+        [first, later],
+        f"test-{uuid.uuid4().hex[:8]}",
+        numbered,
         client_id="test-align-entry",
+        decode=Staged.model_validate_json,
         max_records=400,
         align_ms=100,
         align_time=(lambda e: e.entered) if by_entry else None,

@@ -80,26 +80,26 @@ T = 1_700_000_000_000  # a message timestamp, ms
 
 
 def test_by_timestamp_the_last_message_gives_the_time() -> None:
-    got = read_time([(T, T - 5000), (T + 10, None)], by_event=False, window_ms=HOUR, previous=7)
+    got = read_time(T + 10, (T, T - 5000), by_event=False, window_ms=HOUR, previous=7)
     assert got == T + 10
 
 
 def test_by_event_the_last_event_time_given_gives_the_time() -> None:
-    # An undecodable message, or an event without an entry time (a reviewer's
-    # resolution), last in the fetch does not put the partition at its publish time.
-    messages = [(T, T - 60_000), (T + 10, T - 59_000), (T + 20, None)]
-    assert read_time(messages, by_event=True, window_ms=HOUR, previous=None) == T - 59_000
+    # An undecodable message, or an event without an entry time, last in the fetch does
+    # not put the partition at its publish time: the last event time given does.
+    assert read_time(
+        T + 20, (T + 10, T - 59_000), by_event=True, window_ms=HOUR, previous=None
+    ) == (T - 59_000)
 
 
 def test_by_event_a_fetch_without_any_event_time_keeps_the_time_the_partition_had() -> None:
-    messages = [(T, None), (T + 10, None)]
-    assert read_time(messages, by_event=True, window_ms=HOUR, previous=T - 42) == T - 42
+    assert read_time(T + 10, None, by_event=True, window_ms=HOUR, previous=T - 42) == T - 42
     # First read of the partition: nothing better than the timestamp.
-    assert read_time(messages, by_event=True, window_ms=HOUR, previous=None) == T + 10
+    assert read_time(T + 10, None, by_event=True, window_ms=HOUR, previous=None) == T + 10
 
 
 def test_an_event_entered_long_ago_counts_at_most_the_window_before_its_publication() -> None:
     # A re-validation sweep republishes records entered years ago: they hold the other
     # partitions back by at most the window, not until the whole sweep is read.
     years_ago = T - 3 * 365 * 24 * HOUR
-    assert read_time([(T, years_ago)], by_event=True, window_ms=HOUR, previous=None) == T - HOUR
+    assert read_time(T, (T, years_ago), by_event=True, window_ms=HOUR, previous=None) == T - HOUR

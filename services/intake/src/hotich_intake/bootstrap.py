@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -116,27 +116,34 @@ async def setup(runtime: Runtime) -> Sequence[BatchSubscription[Any]]:
     async def apply_views(events: Sequence[RecordEventBase]) -> None:
         await apply_outcomes(record_store, events)
 
-    # One group member reads the three outcome topics in step by the time each record was
-    # entered (the pipelined consumer, aligned by the events' entered_at): a backlog's
-    # validated, deduplicated and exported events of one record come in one batch, however
-    # far apart the stages published them, and cost one read and one write of its view
-    # instead of three. (Aligned by publish time, a backlog of dedup read validated events
-    # of records entered now beside deduplicated ones of records entered an hour before:
-    # one write per event.) Decoded to the view's Outcome, not the contract's models.
-    return [
-        BatchSubscription(
-            topic=topics.RECORD_VALIDATED,
-            also=(topics.RECORD_DEDUPLICATED, topics.RECORD_EXPORTED),
-            group_id=settings.group_id,
-            model=Outcome,
-            handle=apply_views,
-            pipelined=True,
-            align_ms=settings.consumer_align_ms or None,
-            align_time=entered_ms,
-            align_window_ms=settings.consumer_align_window_s * 1000,
-            keep_values=False,  # the view raises no PermanentError
-        )
-    ]
+    return [status_view_subscription(settings, apply_views)]
+
+
+def status_view_subscription(
+    settings: IntakeSettings, handle: Callable[[Sequence[RecordEventBase]], Awaitable[None]]
+) -> BatchSubscription[Any]:
+    """The status view's subscription to the three outcome topics.
+
+    One group member reads them in step by the time each record was entered (the
+    pipelined consumer, aligned by the events' entered_at): a backlog's validated,
+    deduplicated and exported events of one record come in one batch, however far apart
+    the stages published them, and cost one read and one write of its view instead of
+    three. (Aligned by publish time, a backlog of dedup read validated events of records
+    entered now beside deduplicated ones of records entered an hour before: one write
+    per event.) Decoded to the view's Outcome, not the contract's models.
+    """
+    return BatchSubscription(
+        topic=topics.RECORD_VALIDATED,
+        also=(topics.RECORD_DEDUPLICATED, topics.RECORD_EXPORTED),
+        group_id=settings.group_id,
+        model=Outcome,
+        handle=handle,
+        pipelined=True,
+        align_ms=settings.consumer_align_ms or None,
+        align_time=entered_ms,
+        align_window_ms=settings.consumer_align_window_s * 1000,
+        keep_values=False,  # the view raises no PermanentError
+    )
 
 
 def entered_ms(event: RecordEventBase) -> int | None:

@@ -45,7 +45,7 @@ from hotich_contracts.topics import dlq
 from hotich_runtime import metrics
 from hotich_runtime.errors import PermanentError, RetryableError
 from hotich_runtime.messages import Message
-from hotich_runtime.pipelined import PipelinedConsumer
+from hotich_runtime.pipelined import ALIGN_WINDOW_MS, PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class BatchSubscription(Generic[E]):
     align_time: Callable[[E], int | None] | None = None
     """Pipelined and aligned only: the time (ms) to align a message by, from its decoded
     event (None: the message's timestamp; see :func:`hotich_runtime.pipelined.read_time`)."""
-    align_window_ms: int = 3_600_000
+    align_window_ms: int = ALIGN_WINDOW_MS
     """Pipelined, aligned by ``align_time`` only: how far before its message's timestamp an
     event's time may hold the other partitions back."""
     keep_values: bool = True

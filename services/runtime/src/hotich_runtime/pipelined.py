@@ -31,8 +31,8 @@ still behind is paused until the others catch up. ``align_time`` replaces the ti
 with a time taken from the decoded event (intake's status view: when the record was
 entered, which every stage's event carries, so that a backlog's validated, deduplicated
 and exported events of one record are read together however far apart the stages
-published them), bounded by ``align_window_ms`` before the timestamp (:func:`read_time`). A consumer of several topics that
-describe the same records at successive stages (reporting) then reads a backlog in the
+published them), bounded by ``align_window_ms`` before the timestamp (:func:`read_time`).
+A consumer of several topics that describe the same records at successive stages (reporting) then reads a backlog in the
 order it was written, so the events of one record come in the same or neighbouring
 batches instead of the topic with the smallest messages running far ahead. When every
 partition is caught up nothing is paused (a caught-up partition's time follows the
@@ -129,29 +129,34 @@ def ahead(
     return {tp for tp, ts in behind.items() if ts is not None and ts > frontier + slack_ms}
 
 
+ALIGN_WINDOW_MS = 3_600_000
+"""Aligned by event time: how far before its message's timestamp an event's time counts."""
+
+
 def read_time(
-    messages: Sequence[tuple[int, int | None]],
+    last_timestamp: int,
+    known: tuple[int, int] | None,
     *,
     by_event: bool,
     window_ms: int,
     previous: int | None,
 ) -> int:
-    """A partition's alignment time after reading ``messages`` (in order, none empty).
+    """A partition's alignment time after a fetch whose last message had ``last_timestamp``.
 
-    Each message is (its timestamp, the time ``align_time`` gave its event: None where
-    it gave none or the message did not decode). By timestamp (``by_event`` False): the
-    last message's. By event: the last known event time, but never more than
-    ``window_ms`` before its message's timestamp, so that events of records entered long
-    ago (a re-validation sweep) hold the other partitions back by at most the window;
-    where no message has one, the time the partition had (``previous``), else the last
-    timestamp.
+    ``known`` is (timestamp, event time) of the fetch's last message whose event
+    ``align_time`` gave a time (None: no such message; one that did not decode has
+    none). By timestamp (``by_event`` False): ``last_timestamp``. By event: that event
+    time, but never more than ``window_ms`` before its message's timestamp, so that
+    events of records entered long ago (a re-validation sweep) hold the other partitions
+    back by at most the window; without one, the time the partition had (``previous``),
+    else ``last_timestamp``.
     """
     if not by_event:
-        return messages[-1][0]
-    for timestamp, given in reversed(messages):
-        if given is not None:
-            return max(given, timestamp - window_ms)
-    return previous if previous is not None else messages[-1][0]
+        return last_timestamp
+    if known is not None:
+        timestamp, given = known
+        return max(given, timestamp - window_ms)
+    return previous if previous is not None else last_timestamp
 
 
 @dataclass
@@ -196,7 +201,7 @@ class PipelinedConsumer(Generic[E]):
         client_id: str,
         align_ms: int | None = None,
         align_time: Callable[[E], int | None] | None = None,
-        align_window_ms: int = 3_600_000,
+        align_window_ms: int = ALIGN_WINDOW_MS,
         keep_values: bool = True,
         partition_fetch_bytes: int = 1024 * 1024,
         fetch_max_bytes: int = 50 * 1024 * 1024,
@@ -352,16 +357,17 @@ class PipelinedConsumer(Generic[E]):
             if not records:
                 continue
             batch.ends[tp] = records[-1].offset + 1
-            times: list[tuple[int, int | None]] = []
+            known: tuple[int, int] | None = None
             for record in records:
                 try:
                     event = self._decode(record.value or b"")
                 except ValidationError as exc:
                     batch.undecodable.append((record, exc))  # its value goes to the DLQ
-                    times.append((record.timestamp, None))
                     continue
-                given = self._align_time(event) if self._align_time is not None else None
-                times.append((record.timestamp, given))
+                if self._align_time is not None:
+                    given = self._align_time(event)
+                    if given is not None:
+                        known = (record.timestamp, given)
                 if self._keep_values:
                     batch.pairs.append((record, event))
                 else:
@@ -369,7 +375,8 @@ class PipelinedConsumer(Generic[E]):
                     batch.pairs.append((ref, event))
             previous = self._read.get(tp)
             stamp = read_time(
-                times,
+                records[-1].timestamp,
+                known,
                 by_event=self._align_time is not None,
                 window_ms=self._align_window_ms,
                 previous=None if previous is None else previous.time,
