@@ -1,9 +1,18 @@
 """The envelope's reactions: what an event caused by another inherits."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from hotich_contracts.envelope import derived_event_id, reaction_to
-from hotich_contracts.events import RecordDeduplicated, RecordDeduplicatedPayload, RecordStatus
+from hotich_contracts.events import (
+    RecordDeduplicated,
+    RecordDeduplicatedPayload,
+    RecordEntered,
+    RecordStatus,
+)
 from tests.factories import entered, record, validated
 
 ENTERED_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -43,3 +52,15 @@ def test_an_event_of_an_older_producer_without_the_entry_time_still_reads() -> N
     assert event.entered_at is None
     assert event.entered_time is None
     assert reaction_to(event, stage="deduplicated", actor="service:dedup")["entered_at"] is None
+
+
+def test_record_entered_has_no_entry_time_field_in_its_schema_or_its_json() -> None:
+    # The entry is record.entered itself: its schema and what intake publishes leave the
+    # field out; a null from an event published before that still reads, a time does not.
+    event = entered()
+    assert "entered_at" not in RecordEntered.model_json_schema()["properties"]
+    data = json.loads(event.model_dump_json())
+    assert "entered_at" not in data
+    assert RecordEntered.model_validate({**data, "entered_at": None}) == event
+    with pytest.raises(ValidationError):
+        RecordEntered.model_validate({**data, "entered_at": ENTERED_AT.isoformat()})

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import SkipJsonSchema
 
 from hotich_contracts import topics
 from hotich_contracts.envelope import EventBase, RecordEventBase
@@ -131,12 +132,15 @@ class RecordEntered(RecordEventBase):
 
     event_type: Literal["record.entered"] = "record.entered"
     schema_version: Literal[1] = 1
+    entered_at: SkipJsonSchema[None] = Field(default=None, exclude=True)
+    """Not part of record.entered: the entry is this event (its ``occurred_at``). Left out
+    of the schema and of what is published; a ``null`` is still read, as published before."""
     payload: RecordEnteredPayload
 
     @property
     def entered_time(self) -> datetime:
         """The entry is this event: its own ``occurred_at``."""
-        return self.entered_at or self.occurred_at
+        return self.occurred_at
 
 
 class RecordValidated(RecordEventBase):
