@@ -131,3 +131,33 @@ def other_child(**overrides: Any) -> Record:
         born="2009-11-03",
         **overrides,
     )
+
+
+def keyed_twice_with_another_slip() -> tuple[RecordValidated, RecordValidated, RecordValidated]:
+    """The whole backlog's order-dependent re-keying (truth seqs 493,395/493,399/493,505).
+
+    Returns ``(original, copy, copy keyed again)``: a death; the same death registered
+    again in another district with a slip in the given name (a probable duplicate of
+    it); and that copy's register entry keyed a second time, with one more slip in the
+    family name. The second keying is too far from the original to match it (11.5
+    points), the first matches it (14.5).
+    """
+    original, copy = mistyped_death_in_another_district()
+    again = death_at("25582", "Nguynễ Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    return original, copy, again
+
+
+def keyed_again_before_its_copy() -> tuple[RecordValidated, RecordValidated, RecordValidated]:
+    """The whole backlog's two order-dependent re-keyings (truth seqs 143,445/143,446/
+    143,654 and 493,395/493,399/493,505), in a death.
+
+    Returns ``(entry, the entry keyed again, a copy)``: a death; the same register entry
+    keyed a second time with a slip in the family name (its exact duplicate); and the
+    death registered again in another district with a slip in the given name (a
+    probable duplicate of the entry: 14.5 points). The second keying and the copy are
+    two slips apart (11.5 points): when the second keying arrives first, it is the
+    record, and only the entry's own keying tells the copy is one.
+    """
+    entry, copy = mistyped_death_in_another_district()
+    again = death_at("25456", "Nguynễ Ngọc Nhân", book_number="01/1978")
+    return entry, again, copy

@@ -10,7 +10,7 @@ from hotich_dedup.adapters.mongo_store import MongoDedupStore, _rekey_op
 from hotich_dedup.domain.profile import BLOCKING_KEYS_VERSION
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, validated
+from tests.dedup.builders import birth, keyed_again_before_its_copy, validated
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,36 @@ async def test_rekey_keeps_an_inactive_record_out_and_never_overwrites_a_newer_w
     assert b.record_id in {p.record_id for p in await store.candidates([active["blocking_keys"]])}
     # another instance starting afterwards finds nothing left to do
     assert await mongo_stores().rekey() == 0
+
+
+async def test_rekey_gives_a_records_other_keyings_the_current_keys_too(
+    mongo_stores: Callable[[], MongoDedupStore],
+) -> None:
+    store = mongo_stores()
+    pub = FakePublisher()
+    entry, again, copy = keyed_again_before_its_copy()
+    for event in (again, entry):
+        await deduplicate([event], store=store, publisher=pub)
+    doc = await _records(store).find_one({"_id": again.record_id})
+    [keying] = doc["keyings"]
+    assert set(keying["blocking_keys"]) <= set(doc["blocking_keys"])
+    current = doc["blocking_keys"]
+    old = ["death|old-scheme|" + again.record_id]
+    await _records(store).update_one(
+        {"_id": again.record_id},
+        {
+            "$set": {
+                "blocking_keys": old,
+                "profile.blocking_keys": old,
+                "keyings.0.blocking_keys": old,
+            },
+            "$unset": {"keys_version": ""},
+        },
+    )
+    await store._meta.delete_many({})  # noqa: SLF001
+    assert await store.rekey() == 1
+    doc = await _records(store).find_one({"_id": again.record_id})
+    assert sorted(doc["blocking_keys"]) == sorted(current)
+    assert doc["keyings"][0]["blocking_keys"] == keying["blocking_keys"]
+    [held] = await deduplicate([copy], store=store, publisher=pub)
+    assert [c.record_id for c in held.payload.candidates] == [again.record_id]

@@ -1,6 +1,7 @@
 """The dedup use cases on the fake and on MongoDB: the same outcomes."""
 
 import math
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,8 @@ from tests.dedup.builders import (
     birth,
     copies_too_far_apart,
     fatherless_child_in_another_district,
+    keyed_again_before_its_copy,
+    keyed_twice_with_another_slip,
     mistyped_death_in_another_district,
     other_child,
     validated,
@@ -31,6 +34,15 @@ from tests.dedup.builders import (
 pytestmark = pytest.mark.integration
 
 OFFICER = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)
+
+
+def _profile(event: Any) -> Any:
+    return build_profile(
+        event.payload.record, record_id=event.record_id, version=1, unit_code=event.unit_code
+    )
+
+
+DEPARTMENT = Principal("so-tp", "72", Role.DEPARTMENT_OFFICER)
 
 
 async def test_exact_probable_and_new_versions(dedup_store: Any) -> None:
@@ -104,6 +116,68 @@ async def test_linked_candidates_are_kept_and_listed(dedup_store: Any) -> None:
     held = await dedup_store.latest_decision(entry.record_id)
     assert held is not None
     assert held.linked == linking.linked
+
+
+async def test_a_re_keying_naming_a_pair_is_kept_and_listed(dedup_store: Any) -> None:
+    original, copy, again = keyed_twice_with_another_slip()
+    pub, registry = FakePublisher(), default_registry()
+    for event in (again, original, copy):
+        await deduplicate([event], store=dedup_store, publisher=pub)
+    [listed] = await review.list_suspects(
+        dedup_store, registry, DEPARTMENT, state=ReviewState.OPEN, linked=True
+    )
+    assert listed.record_id == copy.record_id
+    assert listed.status == RecordStatus.REJECTED
+    assert listed.linked == (tuple(sorted((again.record_id, original.record_id))),)
+    assert await review.list_suspects(dedup_store, registry, DEPARTMENT, state=None) == []
+    assert (
+        await review.list_suspects(
+            dedup_store, registry, DEPARTMENT, state=ReviewState.RESOLVED, linked=True
+        )
+        == []
+    )
+    with pytest.raises(review.NotFound):
+        await review.resolve(
+            dedup_store,
+            pub,
+            registry,
+            DEPARTMENT,
+            copy.record_id,
+            resolution=DuplicateResolution.DISTINCT,
+            note=None,
+            duplicate_of=None,
+            topic=topics.RECORD_DEDUPLICATED,
+        )
+
+
+async def test_another_keying_is_kept_beside_its_record_until_a_new_version(
+    dedup_store: Any,
+) -> None:
+    entry, again, copy = keyed_again_before_its_copy()
+    pub = FakePublisher()
+    for event in (again, entry):
+        await deduplicate([event], store=dedup_store, publisher=pub)
+    # Kept once, as a set: adding it again (a wave repeated after a crash) adds nothing.
+    await dedup_store.add_keyings([_profile(entry).as_keying_of(_profile(again))])
+    [held] = await deduplicate([copy], store=dedup_store, publisher=pub)
+    assert held.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in held.payload.candidates] == [again.record_id]
+    copy_keys = _profile(copy).blocking_keys
+    found = await dedup_store.candidates([copy_keys])
+    assert [(p.record_id, p.keying) for p in found if p.record_id == again.record_id] == [
+        (again.record_id, None),
+        (again.record_id, entry.record_id),
+    ]
+
+
+async def test_a_records_new_version_drops_its_other_keyings(dedup_store: Any) -> None:
+    entry, again, copy = keyed_again_before_its_copy()
+    pub = FakePublisher()
+    corrected = again.model_copy(update={"record_version": 2, "event_id": uuid.uuid4()})
+    for event in (again, entry, corrected):
+        await deduplicate([event], store=dedup_store, publisher=pub)
+    [accepted] = await deduplicate([copy], store=dedup_store, publisher=pub)
+    assert accepted.payload.status == RecordStatus.ACCEPTED
 
 
 async def test_review_flow(dedup_store: Any) -> None:

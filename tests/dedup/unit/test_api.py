@@ -16,7 +16,13 @@ from hotich_dedup.entrypoints.api import router
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role, issue_token
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, copies_too_far_apart, other_child, validated
+from tests.dedup.builders import (
+    birth,
+    copies_too_far_apart,
+    keyed_twice_with_another_slip,
+    other_child,
+    validated,
+)
 
 SECRET = "dedup-test-secret-of-at-least-32-bytes"
 
@@ -29,6 +35,7 @@ def bearer(username: str, unit: str, role: Role) -> dict[str, str]:
 OFFICER = bearer("phong-tp", "703", Role.DISTRICT_OFFICER)
 FAR_OFFICER = bearer("phong-tp-710", "710", Role.DISTRICT_OFFICER)
 CLERK = bearer("clerk", "25459", Role.CLERK)
+DEPARTMENT = bearer("so-tp", "72", Role.DEPARTMENT_OFFICER)
 
 
 @pytest.fixture
@@ -117,3 +124,32 @@ async def test_suspects_linking_two_candidates_are_listed_with_a_message(
     assert first.record_id in pair["message_vi"]
     assert "một sự kiện hộ tịch" in pair["message_vi"]
     assert "national civil status database" in pair["message_en"]
+
+
+async def test_a_re_keying_naming_a_pair_is_listed_as_a_rejection_nobody_resolves(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+) -> None:
+    client, store, _ = api
+    original, copy, again = keyed_twice_with_another_slip()
+    for event in (again, original, copy):
+        await deduplicate([event], store=store, publisher=FakePublisher())
+
+    assert (await client.get("/v1/duplicates", headers=DEPARTMENT)).json()["items"] == []
+    listed = await client.get("/v1/duplicates", params={"linked": "true"}, headers=DEPARTMENT)
+    [item] = listed.json()["items"]
+    assert (item["record_id"], item["status"], item["state"]) == (copy.record_id, "rejected", None)
+    assert item["can_resolve"] is False
+    assert [r["code"] for r in item["reasons"]] == ["duplicate_exact"]
+    assert item["reasons"][0]["related_record_id"] == again.record_id
+    assert [c["record_id"] for c in item["candidates"]] == [original.record_id]
+    [pair] = item["linked"]
+    assert set(pair["record_ids"]) == {again.record_id, original.record_id}
+    one = await client.get(f"/v1/duplicates/{copy.record_id}", headers=DEPARTMENT)
+    assert one.status_code == 200
+    assert one.json()["linked"] == item["linked"]
+    refused = await client.post(
+        f"/v1/duplicates/{copy.record_id}/resolve",
+        json={"resolution": "distinct"},
+        headers=DEPARTMENT,
+    )
+    assert refused.status_code == 404

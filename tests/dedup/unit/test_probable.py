@@ -1,5 +1,6 @@
 import copy
 import dataclasses
+import uuid
 from typing import Any
 
 from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
@@ -7,6 +8,7 @@ from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.domain.matching import find_matches, linked_pairs
+from hotich_dedup.domain.model import ReviewState
 from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -17,6 +19,8 @@ from tests.dedup.builders import (
     copies_too_far_apart,
     death_at,
     fatherless_child_in_another_district,
+    keyed_again_before_its_copy,
+    keyed_twice_with_another_slip,
     mistyped_death_in_another_district,
     validated,
 )
@@ -454,8 +458,113 @@ def test_a_matching_pair_that_shares_no_blocking_key_is_named_linked() -> None:
     matches = find_matches(third, [first, second])
     assert len(matches) == 2
     profiles = {p.record_id: p for p in (first, second)}
-    assert linked_pairs(matches, profiles) == ()
+    ids = [m.record_id for m in matches]
+    assert linked_pairs(ids, profiles) == ()
     apart = dataclasses.replace(second, blocking_keys=("elsewhere",))
-    assert linked_pairs(matches, {**profiles, second.record_id: apart}) == (
+    assert linked_pairs(ids, {**profiles, second.record_id: apart}) == (
         tuple(sorted((first.record_id, second.record_id))),
     )
+
+
+async def test_a_re_keying_matching_a_record_its_original_does_not_names_the_pair() -> None:
+    # The entry keyed again with one more slip arrives first: too far from the original
+    # death, both are accepted. The first keying then arrives, rejected as the exact
+    # duplicate of the second; it matches the original: the rejection names the pair.
+    original, copy, again = keyed_twice_with_another_slip()
+    store = InMemoryDedupStore()
+    out = await run(store, again, original, copy)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.ACCEPTED,
+        RecordStatus.REJECTED,
+    ]
+    rejected = out[2].payload
+    assert [r.related_record_id for r in rejected.reasons] == [again.record_id]
+    assert rejected.candidates == []  # the event is as before: the pair is for reviewers
+    [listed] = await store.list_suspects(
+        units=None, state=ReviewState.OPEN, limit=10, after=None, linked=True
+    )
+    assert listed.record_id == copy.record_id
+    assert listed.linked == (tuple(sorted((again.record_id, original.record_id))),)
+    assert [m.record_id for m in listed.candidates] == [original.record_id]
+    # Not a suspect to resolve: absent from the suspects' list, and from resolved ones.
+    assert await store.list_suspects(units=None, state=None, limit=10, after=None) == []
+    resolved = await store.list_suspects(
+        units=None, state=ReviewState.RESOLVED, limit=10, after=None, linked=True
+    )
+    assert resolved == []
+
+
+async def test_re_keyings_in_the_usual_order_name_nothing() -> None:
+    # The original, its copy (held), then the copy keyed again: rejected as the copy's
+    # exact duplicate, and it does not match the original: no pair.
+    original, copy, again = keyed_twice_with_another_slip()
+    store = InMemoryDedupStore()
+    out = await run(store, original, copy, again)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+        RecordStatus.REJECTED,
+    ]
+    suspects = await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True)
+    assert suspects == []
+
+
+async def test_a_re_keying_whose_original_matches_the_same_record_names_nothing() -> None:
+    # The copy was held against the original (compared, matching): its re-keying
+    # matches the original too, nothing new to name.
+    original, copy, _ = keyed_twice_with_another_slip()
+    same_again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
+    store = InMemoryDedupStore()
+    out = await run(store, original, copy, same_again)
+    assert out[2].payload.status == RecordStatus.REJECTED
+    assert (
+        await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True) == []
+    )
+
+
+async def test_a_copy_matching_only_the_entrys_other_keying_is_held_against_the_record() -> None:
+    # The entry keyed again (with a slip) arrives first and is the record; the entry's
+    # own keying, rejected as its exact duplicate, is kept beside it; the copy matches
+    # that keying, not the record's: held, against the record.
+    entry, again, copy = keyed_again_before_its_copy()
+    store = InMemoryDedupStore()
+    out = [o for event in (again, entry, copy) for o in await run(store, event)]
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.REJECTED,
+        RecordStatus.DUPLICATE_SUSPECTED,
+    ]
+    [candidate] = out[2].payload.candidates
+    assert candidate.record_id == again.record_id
+    assert candidate.score > 0.5
+    assert "details.deceased.full_name" in candidate.matched_fields
+    # In one wave, in the same order: the same.
+    in_one = await run(InMemoryDedupStore(), again, entry, copy)
+    assert [o.payload.status for o in in_one] == [o.payload.status for o in out]
+
+
+async def test_another_keying_counts_only_for_records_after_it_in_a_wave() -> None:
+    # The copy before the entry's own keying, in one wave: it matched nothing then, and
+    # is accepted beside the record; the entry's keying, rejected, names the pair.
+    entry, again, copy = keyed_again_before_its_copy()
+    store = InMemoryDedupStore()
+    out = await run(store, again, copy, entry)
+    assert [o.payload.status for o in out] == [
+        RecordStatus.ACCEPTED,
+        RecordStatus.ACCEPTED,
+        RecordStatus.REJECTED,
+    ]
+    [listed] = await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True)
+    assert listed.record_id == entry.record_id
+    assert listed.linked == (tuple(sorted((again.record_id, copy.record_id))),)
+
+
+async def test_a_records_new_version_drops_its_other_keyings() -> None:
+    entry, again, copy = keyed_again_before_its_copy()
+    store = InMemoryDedupStore()
+    await run(store, again, entry)
+    corrected = again.model_copy(update={"record_version": 2, "event_id": uuid.uuid4()})
+    await run(store, corrected)
+    [out] = await run(store, copy)
+    assert out.payload.status == RecordStatus.ACCEPTED

@@ -69,6 +69,11 @@ class InMemoryDedupStore:
             else:
                 self.index.remove(state.record_id)
 
+    async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
+        """Beside their records' profiles, where active at that version."""
+        for keying in keyings:
+            self.index.put_keying(keying)
+
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Active profiles sharing a key."""
         return self.index.lookup(key for group in key_groups for key in group)
@@ -108,16 +113,20 @@ class InMemoryDedupStore:
         after: str | None,
         linked: bool = False,
     ) -> Sequence[Decision]:
-        """Suspects in id order."""
+        """Suspects in id order (with ``linked``, re-keyings naming a pair too)."""
         wanted = None if units is None else set(units)
         found = []
         for key in sorted(self.kept):
             decision = self.kept[key]
-            if decision.status != RecordStatus.DUPLICATE_SUSPECTED:
-                continue
-            if state is not None and decision.review_state != state:
-                continue
             if linked and not decision.linked:
+                continue
+            if linked and decision.status == RecordStatus.REJECTED:
+                # A re-keying naming a pair: nothing to resolve, listed while open.
+                if state not in (None, ReviewState.OPEN):
+                    continue
+            elif decision.status != RecordStatus.DUPLICATE_SUSPECTED or (
+                state is not None and decision.review_state != state
+            ):
                 continue
             if wanted is not None and not wanted.intersection(decision.units):
                 continue

@@ -219,6 +219,7 @@ def _state_doc(state: RecordState) -> dict[str, Any]:
         "active": state.active,
         "profile": None if state.profile is None else state.profile.to_doc(),
         "blocking_keys": list(state.profile.blocking_keys) if live and state.profile else [],
+        "keyings": [],
         "keys_version": BLOCKING_KEYS_VERSION,
     }
 
@@ -234,12 +235,15 @@ def _rekey_op(doc: dict[str, Any]) -> UpdateOne:
     if not doc.get("profile"):
         return UpdateOne(where, {"$set": {"keys_version": BLOCKING_KEYS_VERSION}})
     keys = list(rekeyed(MatchProfile.from_doc(doc["profile"])).blocking_keys)
+    keyings = [rekeyed(MatchProfile.from_doc(k)) for k in doc.get("keyings") or []]
+    every = list(dict.fromkeys([*keys, *(key for k in keyings for key in k.blocking_keys)]))
     return UpdateOne(
         where,
         {
             "$set": {
                 "profile.blocking_keys": keys,
-                "blocking_keys": keys if doc.get("active") else [],
+                "keyings": [k.to_doc() for k in keyings],
+                "blocking_keys": every if doc.get("active") else [],
                 "keys_version": BLOCKING_KEYS_VERSION,
             }
         },
@@ -295,7 +299,7 @@ class MongoDedupStore:
                 return 0
             stale = self._records.find(
                 {"keys_version": {"$ne": BLOCKING_KEYS_VERSION}},
-                {"version": 1, "active": 1, "profile": 1},
+                {"version": 1, "active": 1, "profile": 1, "keyings": 1},
             )
             count = 0
             ops: list[UpdateOne] = []
@@ -410,6 +414,28 @@ class MongoDedupStore:
             if ops:
                 await self._records.bulk_write(ops, ordered=False)
 
+    async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
+        """Add each to its record's ``keyings``, and its keys to the record's.
+
+        Only where the record is active at that version; sets, so a repeat adds nothing.
+        """
+        if not keyings:
+            return
+        ops = [
+            UpdateOne(
+                {"_id": k.record_id, "version": k.version, "active": True},
+                {
+                    "$addToSet": {
+                        "keyings": k.to_doc(),
+                        "blocking_keys": {"$each": list(k.blocking_keys)},
+                    }
+                },
+            )
+            for k in keyings
+        ]
+        async with _store_errors():
+            await self._records.bulk_write(ops, ordered=False)
+
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Active profiles sharing a key (multikey index on ``blocking_keys``).
 
@@ -419,7 +445,7 @@ class MongoDedupStore:
         Keys sorted across the wave spread a profile's 5 to 8 keys over as many queries,
         so most documents a lookup returned were the wave's own profiles, several times.
         """
-        found: dict[str, MatchProfile] = {}
+        found: dict[str, list[MatchProfile]] = {}
 
         async def lookup(chunk: Sequence[str]) -> None:
             # Whole documents: SecantusDB deep-copies every document it projects, and a
@@ -430,11 +456,14 @@ class MongoDedupStore:
             docs = await self._records.find({"blocking_keys": {"$in": chunk}}).to_list(None)
             for doc in docs:
                 if doc["_id"] not in found and doc.get("profile"):
-                    found[doc["_id"]] = MatchProfile.from_doc(doc["profile"])
+                    found[doc["_id"]] = [
+                        MatchProfile.from_doc(doc["profile"]),
+                        *(MatchProfile.from_doc(k) for k in doc.get("keyings") or ()),
+                    ]
 
         async with _store_errors():
             await asyncio.gather(*(lookup(c) for c in pack_groups(key_groups, IN_CHUNK)))
-        return list(found.values())
+        return [profile for profiles in found.values() for profile in profiles]
 
     async def distinct_pairs(self, pair_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         """Pairs marked distinct, with their fingerprints."""
@@ -494,12 +523,17 @@ class MongoDedupStore:
         after: str | None,
         linked: bool = False,
     ) -> Sequence[Decision]:
-        """Suspects in id order."""
+        """Suspects in id order (with ``linked``, re-keyings naming a pair too)."""
         query: dict[str, Any] = {"status": RecordStatus.DUPLICATE_SUSPECTED.value}
         if state is not None:
             query["review_state"] = state.value
         if linked:  # few suspects: the status index narrows them first
             query["linking"] = True
+            if state in (None, ReviewState.OPEN):
+                # A re-keying naming a pair (a rejection): nothing to resolve, listed
+                # while open.
+                rekeying = {"status": RecordStatus.REJECTED.value, "linking": True}
+                query = {"$or": [query, rekeying]}
         if units is not None:
             query["units"] = {"$in": list(units)}
         if after is not None:
@@ -549,7 +583,7 @@ class MongoDedupStore:
         async with _store_errors():
             await self._records.update_one(
                 {"_id": record_id, "version": version},
-                {"$set": {"active": False, "blocking_keys": []}},
+                {"$set": {"active": False, "blocking_keys": [], "keyings": []}},
             )
 
     async def mark_published(self, record_id: str, version: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hotich_dedup.domain.profile import MatchProfile
-from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules, compare
+from hotich_dedup.domain.scoring import DEFAULT_RULES, Comparison, MatchRules, compare
 
 __all__ = ["Match", "ProfileIndex", "find_matches", "linked_pairs", "pair_id"]
 
@@ -47,21 +47,22 @@ def find_matches(
     """Return the candidates that are probable duplicates of ``profile``, best first.
 
     Candidates of another type, the record itself, and pairs marked distinct (with
-    neither side changed since) are left out; at most ``rules.max_candidates``.
+    neither side changed since) are left out; at most ``rules.max_candidates``. A record
+    given more than once (its own profile and its other keyings', see
+    :meth:`MatchProfile.as_keying_of`) is one candidate, with its best comparison.
     """
-    found: list[Match] = []
-    seen: set[str] = set()
+    best: dict[str, tuple[Comparison, MatchProfile]] = {}
     for other in candidates:
-        if (
-            other.record_id == profile.record_id
-            or other.record_id in seen
-            or other.record_type != profile.record_type
-        ):
+        if other.record_id == profile.record_id or other.record_type != profile.record_type:
             continue
-        seen.add(other.record_id)
         result = compare(profile, other, rules)
         if not result.is_match or distinct(profile, other):
             continue
+        held = best.get(other.record_id)
+        if held is None or result.points > held[0].points:
+            best[other.record_id] = (result, other)
+    found: list[Match] = []
+    for result, other in best.values():
         found.append(
             Match(
                 record_id=other.record_id,
@@ -78,11 +79,14 @@ def find_matches(
 
 
 def linked_pairs(
-    found: Sequence[Match],
+    found: Sequence[str],
     profiles: Mapping[str, MatchProfile],
     rules: MatchRules = DEFAULT_RULES,
 ) -> tuple[tuple[str, str], ...]:
-    """Pairs of a record's matches that dedup never held as duplicates of each other.
+    """Pairs of the records ``found`` like one record that dedup never held as duplicates.
+
+    ``found`` are record ids: a suspect's matches, or, for a record rejected as an exact
+    duplicate (a register entry keyed again), the record it re-keys and its own matches.
 
     Two noisy copies of one register entry can each be too far from the other to
     match: whichever arrives first is accepted, then the second. When the entry itself
@@ -96,39 +100,62 @@ def linked_pairs(
     pairs: list[tuple[str, str]] = []
     for i, first in enumerate(found):
         for second in found[i + 1 :]:
-            a, b = profiles.get(first.record_id), profiles.get(second.record_id)
+            a, b = profiles.get(first), profiles.get(second)
             if a is None or b is None:
                 continue
             compared = not set(a.blocking_keys).isdisjoint(b.blocking_keys)
             if compared and compare(a, b, rules).is_match:
                 continue
-            low, high = sorted((first.record_id, second.record_id))
+            low, high = sorted((first, second))
             pairs.append((low, high))
     return tuple(sorted(pairs))
 
 
 class ProfileIndex:
-    """Active profiles by blocking key, in memory (the store's index, or a benchmark's)."""
+    """Active profiles by blocking key, in memory (the store's index, or a benchmark's).
+
+    A record may also hold the profiles of other keyings of its register entry
+    (:meth:`put_keying`), found by their own keys and given with its own.
+    """
 
     def __init__(self, profiles: Iterable[MatchProfile] = ()) -> None:
         self._profiles: dict[str, MatchProfile] = {}
+        self._keyings: dict[str, list[MatchProfile]] = {}
         self._by_key: dict[str, set[str]] = {}
         for profile in profiles:
             self.put(profile)
 
     def put(self, profile: MatchProfile) -> None:
-        """Add or replace the profile of ``profile.record_id``."""
+        """Add or replace the profile of ``profile.record_id`` (its other keyings go)."""
         self.remove(profile.record_id)
         self._profiles[profile.record_id] = profile
         for key in profile.blocking_keys:
             self._by_key.setdefault(key, set()).add(profile.record_id)
 
+    def put_keying(self, keying: MatchProfile) -> bool:
+        """Add another keying's profile to its record (:meth:`MatchProfile.as_keying_of`).
+
+        Only to the version it was made for, held: False otherwise.
+        """
+        owner = self._profiles.get(keying.record_id)
+        if owner is None or owner.version != keying.version:
+            return False
+        held = self._keyings.setdefault(keying.record_id, [])
+        if keying not in held:
+            held.append(keying)
+            for key in keying.blocking_keys:
+                self._by_key.setdefault(key, set()).add(keying.record_id)
+        return True
+
     def remove(self, record_id: str) -> None:
-        """Drop a record's profile, if any."""
+        """Drop a record's profile and its other keyings', if any."""
         old = self._profiles.pop(record_id, None)
         if old is None:
             return
-        for key in old.blocking_keys:
+        keys = {*old.blocking_keys}
+        for keying in self._keyings.pop(record_id, ()):
+            keys.update(keying.blocking_keys)
+        for key in keys:
             ids = self._by_key.get(key)
             if ids is not None:
                 ids.discard(record_id)
@@ -140,11 +167,14 @@ class ProfileIndex:
         return self._profiles.get(record_id)
 
     def lookup(self, keys: Iterable[str]) -> list[MatchProfile]:
-        """Profiles sharing at least one of ``keys`` (each once, in id order)."""
+        """Profiles of the records sharing at least one of ``keys``, in id order.
+
+        Each record's own profile, then its other keyings'.
+        """
         ids: set[str] = set()
         for key in keys:
             ids.update(self._by_key.get(key, ()))
-        return [self._profiles[i] for i in sorted(ids)]
+        return [p for i in sorted(ids) for p in (self._profiles[i], *self._keyings.get(i, ()))]
 
     def __len__(self) -> int:
         return len(self._profiles)

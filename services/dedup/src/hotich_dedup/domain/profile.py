@@ -115,10 +115,33 @@ class MatchProfile:
     blocking_keys: tuple[str, ...]
     fingerprint: str
     """Hash of the compared content: a new version with the same one did not change."""
+    keying: str | None = None
+    """On another keying of this record's register entry (:meth:`as_keying_of`): the id
+    of the record rejected as its exact duplicate, whose content this is. None on a
+    record's own profile."""
+
+    def as_keying_of(self, owner: MatchProfile) -> MatchProfile:
+        """This profile as another keying of ``owner``'s register entry.
+
+        A register entry keyed twice is one record (the second keying is rejected as an
+        exact duplicate), but its two keyings may carry different slips: a later record
+        may match the second and not the first. Kept beside the owner's profile, this
+        one is found and compared as the owner (its id, version, unit and fingerprint),
+        with its own names, dates and keys.
+        """
+        return replace(
+            self,
+            record_id=owner.record_id,
+            version=owner.version,
+            unit_code=owner.unit_code,
+            fingerprint=owner.fingerprint,
+            keying=self.record_id,
+        )
 
     def to_doc(self) -> dict[str, Any]:
         """A JSON-able dict (what the store keeps)."""
-        return {
+        keying = {} if self.keying is None else {"keying": self.keying}
+        return keying | {
             "record_id": self.record_id,
             "version": self.version,
             "record_type": self.record_type,
@@ -146,6 +169,7 @@ class MatchProfile:
             place_code=doc.get("place_code"),
             blocking_keys=tuple(doc["blocking_keys"]),
             fingerprint=doc["fingerprint"],
+            keying=doc.get("keying"),
         )
 
 

@@ -88,7 +88,9 @@ def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]
         "unit_code": decision.unit_code,
         "record_type": decision.record_type,
         "phase": decision.phase,
+        "status": decision.status.value,
         "state": None if decision.review_state is None else decision.review_state.value,
+        "reasons": [r.model_dump(mode="json") for r in decision.reasons],
         "decided_at": decision.decided_at.isoformat(),
         "score": max((m.score for m in decision.candidates), default=None),
         "candidates": [
@@ -135,13 +137,21 @@ async def list_duplicates(
     after: str | None = None,
     linked: Annotated[
         bool,
-        Query(description="Only suspects naming a pair of their candidates in `linked`."),
+        Query(
+            description="Only records naming a pair in `linked`: suspects, and records "
+            "rejected as exact duplicates (`status: rejected`) whose keying matches a record "
+            "the original's did not."
+        ),
     ] = False,
 ) -> dict[str, Any]:
     """Suspects involving your district's units (all, for the Department), paged by ``after``.
 
     With ``linked=true``, only those whose ``linked`` list names a pair of candidates
-    never held as duplicates of each other (add ``status=all`` for resolved ones too).
+    never held as duplicates of each other (add ``status=all`` for resolved ones too),
+    and the records rejected as exact duplicates that name one: a register entry keyed
+    twice with different slips, its rejected keying matching a record the accepted one
+    did not (``status: rejected``, ``state: null``: nothing to resolve here; the pair is
+    checked in the national database).
     """
     deps = _deps(request)
     state = None if status == "all" else ReviewState(status)
@@ -172,7 +182,10 @@ async def list_duplicates(
 async def get_duplicate(
     request: Request, principal: CurrentPrincipal, record_id: str
 ) -> dict[str, Any]:
-    """The suspicion on a record's newest version, with its candidates."""
+    """The suspicion on a record's newest version, with its candidates.
+
+    Also a record rejected as an exact duplicate that names a pair (``linked``).
+    """
     deps = _deps(request)
     try:
         review.scope_units(principal, deps.registry)
@@ -181,7 +194,7 @@ async def get_duplicate(
         raise _http_error(exc) from exc
     except RetryableError as exc:
         raise HTTPException(503, "Tạm thời không phục vụ / Unavailable, retry") from exc
-    if decision is None or decision.review_state is None:
+    if decision is None or (decision.review_state is None and not decision.linked):
         raise _http_error(review.NotFound(record_id))
     allowed = review.scope_units(principal, deps.registry)
     if allowed is not None and not set(allowed).intersection(decision.units):

@@ -113,7 +113,8 @@ def outcome_event(cause: RecordValidated, decision: Decision) -> RecordDeduplica
         payload=RecordDeduplicatedPayload(
             status=status,
             phase=cause.payload.phase,
-            candidates=_candidates(decision),
+            # An exact duplicate names its matches for the review list only (``linked``).
+            candidates=[] if decision.status == RecordStatus.REJECTED else _candidates(decision),
             reasons=reasons,
             record=cause.payload.record,
             review=review,
@@ -142,6 +143,9 @@ class _Wave:
     keys: dict[str, str] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, MatchProfile] = field(default_factory=dict)
+    rekeyed: dict[str, tuple[MatchProfile, str]] = field(default_factory=dict)
+    """Records rejected as exact duplicates: their profile (never saved) and the record
+    whose register entry they key again."""
 
 
 async def _decide(
@@ -195,16 +199,18 @@ async def _decide_fresh(
         if (owner := owners.get(wave.keys[e.record_id], e.record_id)) != e.record_id
     }
     for event in fresh:
-        if event.record_id in exact:
-            continue
         profile = build_profile(
             event.payload.record,
             record_id=event.record_id,
             version=event.record_version,
             unit_code=event.unit_code,
         )
-        if profile is not None:
+        if profile is None:
+            continue
+        if event.record_id not in exact:
             wave.profiles[event.record_id] = profile
+        elif id(event) in kept_current:
+            wave.rekeyed[event.record_id] = (profile, exact[event.record_id])
     await store.save_states(
         [
             RecordState(
@@ -217,7 +223,15 @@ async def _decide_fresh(
             for e in current
         ]
     )
-    matches, linked = await _probable(wave, store, rules)
+    originals = await _original_profiles(wave, store)
+    await store.add_keyings(
+        [
+            profile.as_keying_of(originals[original])
+            for profile, original in wave.rekeyed.values()
+            if original in originals and profile.fingerprint != originals[original].fingerprint
+        ]
+    )
+    matches, linked = await _probable(wave, store, rules, originals)
     now = utcnow()
     decisions: dict[str, Decision] = {}
     for event in fresh:
@@ -242,6 +256,9 @@ async def _decide_fresh(
                 base,
                 status=RecordStatus.REJECTED,
                 reasons=(exact_duplicate_reason(exact[rid]),),
+                # Only when it names a pair: what the pair's check needs to show.
+                candidates=tuple(found) if rid in linked else (),
+                linked=linked.get(rid, ()),
             )
         elif found:
             decision = dataclasses.replace(
@@ -263,38 +280,59 @@ async def _decide_fresh(
 Linked = dict[str, tuple[tuple[str, str], ...]]
 
 
+async def _original_profiles(wave: _Wave, store: DedupStore) -> dict[str, MatchProfile]:
+    """The active profiles of the records the wave's exact duplicates key again."""
+    wanted = {original for _, original in wave.rekeyed.values()}
+    found = {o: wave.profiles[o] for o in wanted if o in wave.profiles}
+    missing = sorted(wanted - found.keys())
+    for state in (await store.states(missing)).values() if missing else ():
+        if state.profile is not None and state.active:
+            found[state.record_id] = state.profile
+    return found
+
+
 async def _probable(
-    wave: _Wave, store: DedupStore, rules: MatchRules
+    wave: _Wave, store: DedupStore, rules: MatchRules, originals: Mapping[str, MatchProfile]
 ) -> tuple[dict[str, list[Match]], Linked]:
     """Score each profile of the wave against the candidates its blocking keys find.
 
     Returns each record's matches, and for those matching two candidates or more, the
     pairs of them never held as duplicates of each other (see :func:`linked_pairs`).
+
+    A record rejected as an exact duplicate is scored too, without its original: its
+    keying may match a record the original's keying did not (the same register entry
+    keyed twice, with different typos). Then the original and that record may register
+    one event, and both were accepted: the rejection names the pair (``linked``). (A
+    record arriving later is compared with that keying too, as the original: see
+    :meth:`~hotich_dedup.domain.profile.MatchProfile.as_keying_of`.)
     """
-    if not wave.profiles:
+    keyed = {**wave.profiles, **{rid: profile for rid, (profile, _) in wave.rekeyed.items()}}
+    if not keyed:
         return {}, {}
-    found = await store.candidates([p.blocking_keys for p in wave.profiles.values()])
+    found = await store.candidates([p.blocking_keys for p in keyed.values()])
     by_key: dict[str, list[MatchProfile]] = {}
     for candidate in found:
         for key in candidate.blocking_keys:
             by_key.setdefault(key, []).append(candidate)
     position = {e.record_id: i for i, e in enumerate(wave.events)}
     pools: dict[str, list[MatchProfile]] = {}
-    for rid, profile in wave.profiles.items():
-        pool: dict[str, MatchProfile] = {}
+    for rid, profile in keyed.items():
+        original = wave.rekeyed[rid][1] if rid in wave.rekeyed else None
+        # By identity: a record may come with other keyings' profiles, under its id.
+        # Another keying counts from its own place in the wave (that record's).
+        pool: dict[int, MatchProfile] = {}
         for key in profile.blocking_keys:
             for candidate in by_key.get(key, ()):
-                later = position.get(candidate.record_id, -1) > position[rid]
-                if candidate.record_id != rid and not later:
-                    pool[candidate.record_id] = candidate
+                source = candidate.keying or candidate.record_id
+                later = position.get(source, -1) > position[rid]
+                if candidate.record_id not in (rid, original) and not later:
+                    pool[id(candidate)] = candidate
         pools[rid] = list(pool.values())
     # Only pairs that score as duplicates can be spared by a reviewer's "distinct": find
     # those first (a few per batch) and ask the store about them alone, not about every
     # pair the blocking keys brought together.
     everyone = dataclasses.replace(rules, max_candidates=sys.maxsize)
-    matching = {
-        rid: find_matches(wave.profiles[rid], pool, everyone) for rid, pool in pools.items()
-    }
+    matching = {rid: find_matches(keyed[rid], pool, everyone) for rid, pool in pools.items()}
     pairs = sorted({pair_id(rid, m.record_id) for rid, ms in matching.items() for m in ms})
     marked = await store.distinct_pairs(pairs) if pairs else {}
 
@@ -311,11 +349,17 @@ async def _probable(
     for rid, matches in matching.items():
         scored = {m.record_id for m in matches}
         alike = [c for c in pools[rid] if c.record_id in scored]
-        result[rid] = find_matches(wave.profiles[rid], alike, rules, distinct=distinct)
-        if len(result[rid]) >= 2:
-            named = linked_pairs(result[rid], {c.record_id: c for c in alike}, rules)
-            if named:
-                linked[rid] = named
+        result[rid] = find_matches(keyed[rid], alike, rules, distinct=distinct)
+        ids = [m.record_id for m in result[rid]]
+        # A re-keying's original (if active, of a type with profiles) is one of the pair.
+        if ids and rid in wave.rekeyed and (keyed_first := wave.rekeyed[rid][1]) in originals:
+            ids.insert(0, keyed_first)
+        if len(ids) < 2:
+            continue
+        own = {c.record_id: c for c in alike if c.keying is None}
+        own |= {o: originals[o] for o in ids if o in originals}
+        if named := linked_pairs(ids, own, rules):
+            linked[rid] = named
     return result, linked
 
 

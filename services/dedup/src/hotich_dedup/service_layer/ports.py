@@ -47,8 +47,19 @@ class DedupStore(Protocol):
     async def save_states(self, states: Sequence[RecordState]) -> None:
         """Store each record's state unless a newer version is already stored."""
 
+    async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
+        """Keep each profile of another keying beside its record's (``record_id``).
+
+        Only where that record is active at the profile's ``version``; a record's new
+        version (:meth:`save_states`) or its deactivation drops them. Repeating one is
+        harmless.
+        """
+
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Return the active profiles holding any of the keys (indexed lookup).
+
+        A record holding other keyings' profiles (:meth:`add_keyings`) gives its own and
+        theirs when any of them holds a key.
 
         ``key_groups`` holds the blocking keys of each profile looked up, one group per
         profile: a store that splits the lookup into several queries keeps a group in one
