@@ -113,42 +113,47 @@ async def main() -> None:
             event = validator.validate(entered_event(item, actor="clerk"))
             if event.payload.status == RecordStatus.VALID:
                 valid[seq] = event
-    changed = flagged = orders_changed = orders_unflagged = 0
+    changed = flagged = orders_changed = orders_unflagged = skipped = 0
     for members in chosen:
         seqs = [s for s in members if s in valid]
         if len(seqs) > 6:  # 720 orders and more: not tried
+            skipped += 1
             continue
+        # What the truth accepts of the group (its valid members labelled exported).
+        truth_accepted = sum(expected.labels[s] == "exported" for s in seqs)
         stream = await outcomes([valid[s] for s in seqs], one_by_one=True)
         found: list[tuple[tuple[int, ...], bool, Outcome]] = []
-        for order in itertools.permutations(seqs):
+        unflagged: list[tuple[tuple[int, ...], bool, Outcome]] = []
+        for order in itertools.permutations(seqs):  # the stream order among them
             for one_by_one in (True, False):
                 got = await outcomes([valid[s] for s in order], one_by_one)
                 if got.counts != stream.counts:
                     found.append((order, one_by_one, got))
-        if found:
-            changed += 1
-            # A duplicate accepted beside its original, and nothing names the pair.
-            unflagged = [
-                f
-                for f in found
-                if f[2].counts["accepted"] > stream.counts["accepted"] and not f[2].flagged
-            ]
-            flagged += not unflagged
+                # A duplicate accepted beside its original, and nothing names the pair.
+                if got.counts["accepted"] > truth_accepted and not got.flagged:
+                    unflagged.append((order, one_by_one, got))
+        orders_unflagged += len(unflagged)
+        if found or unflagged:
+            changed += bool(found)
+            flagged += bool(found) and not unflagged
             orders_changed += len(found)
-            orders_unflagged += len(unflagged)
             order, one_by_one, got = (unflagged or found)[0]
             how = "one at a time" if one_by_one else "in one wave"
             named = "named linked" if got.flagged else "NOT named linked"
             print(
-                f"group {seqs}: {len(found)} orders change the outcome, {len(unflagged)} of "
-                f"them unflagged; e.g. {list(order)} ({how}) {dict(got.counts)}, {named}; "
-                f"in stream order {dict(stream.counts)}"
+                f"group {seqs}: {len(found)} orders change the outcome, {len(unflagged)} "
+                f"orders accept a duplicate unnamed; e.g. {list(order)} ({how}) "
+                f"{dict(got.counts)}, {named}; in stream order {dict(stream.counts)}, the "
+                f"truth accepts {truth_accepted}"
             )
-    print(f"{changed} of {len(chosen)} groups of three or more depend on the order")
+    tried = len(chosen) - skipped
+    print(f"{changed} of {tried} groups of three to six records depend on the order")
+    print(f"({skipped} groups of more than six records not tried)")
     print(f"{flagged} of those {changed} name the pair in every order accepting a duplicate")
     print(
         f"{orders_changed} orders (one at a time or in one wave) change an outcome; "
-        f"{orders_unflagged} of them accept a duplicate beside its original and name no pair"
+        f"{orders_unflagged} orders of any group accept a duplicate beside its original "
+        "and name no pair"
     )
 
 

@@ -23,6 +23,7 @@ from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
     copies_too_far_apart,
+    death_at,
     fatherless_child_in_another_district,
     keyed_again_before_its_copy,
     keyed_twice_with_another_slip,
@@ -34,6 +35,15 @@ from tests.dedup.builders import (
 pytestmark = pytest.mark.integration
 
 OFFICER = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)
+
+
+def corrected(event: Any, **changes: Any) -> Any:
+    """The record's version 2, with ``changes`` to its record."""
+    record = event.payload.record.model_copy(update=changes)
+    payload = event.payload.model_copy(update={"record": record})
+    return event.model_copy(
+        update={"record_version": 2, "event_id": uuid.uuid4(), "payload": payload}
+    )
 
 
 def _profile(event: Any) -> Any:
@@ -178,6 +188,40 @@ async def test_a_records_new_version_drops_its_other_keyings(dedup_store: Any) -
         await deduplicate([event], store=dedup_store, publisher=pub)
     [accepted] = await deduplicate([copy], store=dedup_store, publisher=pub)
     assert accepted.payload.status == RecordStatus.ACCEPTED
+
+
+async def test_a_corrected_keying_is_pulled_from_the_record_it_was_kept_beside(
+    dedup_store: Any,
+) -> None:
+    entry = death_at("25456", "Nguyễn Ngọc Nhân", book_number="01/1978")
+    mistaken = death_at("25456", "Trần Văn Bình", book_number="01/1978")
+    pub = FakePublisher()
+    for event in (entry, mistaken):
+        await deduplicate([event], store=dedup_store, publisher=pub)
+    [state] = (await dedup_store.states([mistaken.record_id])).values()
+    assert state.keying_of == entry.record_id
+    [fixed] = await deduplicate(
+        [corrected(mistaken, entry_number="99")], store=dedup_store, publisher=pub
+    )
+    assert fixed.payload.status == RecordStatus.ACCEPTED
+    found = await dedup_store.candidates([_profile(entry).blocking_keys])
+    assert [p.keying for p in found if p.record_id == entry.record_id] == [None]
+
+
+async def test_a_rejection_naming_a_pair_is_superseded_by_a_new_version(dedup_store: Any) -> None:
+    original, copy, again = keyed_twice_with_another_slip()
+    pub, registry = FakePublisher(), default_registry()
+    for event in (again, original, copy):
+        await deduplicate([event], store=dedup_store, publisher=pub)
+    await deduplicate([corrected(copy, entry_number="77")], store=dedup_store, publisher=pub)
+    listed = await review.list_suspects(
+        dedup_store, registry, DEPARTMENT, state=ReviewState.OPEN, linked=True
+    )
+    assert (copy.record_id, 1) not in {(d.record_id, d.version) for d in listed}
+    superseded = await review.list_suspects(
+        dedup_store, registry, DEPARTMENT, state=ReviewState.SUPERSEDED, linked=True
+    )
+    assert [(d.record_id, d.version) for d in superseded] == [(copy.record_id, 1)]
 
 
 async def test_review_flow(dedup_store: Any) -> None:

@@ -141,7 +141,7 @@ async def test_a_re_keying_naming_a_pair_is_listed_as_a_rejection_nobody_resolve
     assert item["can_resolve"] is False
     assert [r["code"] for r in item["reasons"]] == ["duplicate_exact"]
     assert item["reasons"][0]["related_record_id"] == again.record_id
-    assert [c["record_id"] for c in item["candidates"]] == [original.record_id]
+    assert [c["record_id"] for c in item["candidates"]] == [again.record_id, original.record_id]
     [pair] = item["linked"]
     assert set(pair["record_ids"]) == {again.record_id, original.record_id}
     one = await client.get(f"/v1/duplicates/{copy.record_id}", headers=DEPARTMENT)

@@ -457,11 +457,11 @@ def test_a_matching_pair_that_shares_no_blocking_key_is_named_linked() -> None:
     )
     matches = find_matches(third, [first, second])
     assert len(matches) == 2
-    profiles = {p.record_id: p for p in (first, second)}
+    profiles = {p.record_id: [p] for p in (first, second)}
     ids = [m.record_id for m in matches]
     assert linked_pairs(ids, profiles) == ()
     apart = dataclasses.replace(second, blocking_keys=("elsewhere",))
-    assert linked_pairs(ids, {**profiles, second.record_id: apart}) == (
+    assert linked_pairs(ids, {**profiles, second.record_id: [apart]}) == (
         tuple(sorted((first.record_id, second.record_id))),
     )
 
@@ -486,7 +486,8 @@ async def test_a_re_keying_matching_a_record_its_original_does_not_names_the_pai
     )
     assert listed.record_id == copy.record_id
     assert listed.linked == (tuple(sorted((again.record_id, original.record_id))),)
-    assert [m.record_id for m in listed.candidates] == [original.record_id]
+    # the record it keys again first (its unit is the review's too), then its match
+    assert [m.record_id for m in listed.candidates] == [again.record_id, original.record_id]
     # Not a suspect to resolve: absent from the suspects' list, and from resolved ones.
     assert await store.list_suspects(units=None, state=None, limit=10, after=None) == []
     resolved = await store.list_suspects(

@@ -72,7 +72,16 @@ class InMemoryDedupStore:
     async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
         """Beside their records' profiles, where active at that version."""
         for keying in keyings:
-            self.index.put_keying(keying)
+            source = self.record_states.get(keying.keying or "")
+            if self.index.put_keying(keying) and source is not None:
+                self.record_states[source.record_id] = dataclasses.replace(
+                    source, keying_of=keying.record_id
+                )
+
+    async def drop_keyings(self, keyings: Sequence[tuple[str, str]]) -> None:
+        """From their records' profiles."""
+        for record_id, keying in keyings:
+            self.index.drop_keying(record_id, keying)
 
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Active profiles sharing a key."""
@@ -94,7 +103,8 @@ class InMemoryDedupStore:
             for older in self.versions.get(record_id, ()):
                 key = _decision_id(record_id, older)
                 decision = self.kept[key]
-                if older < version and decision.review_state == ReviewState.OPEN:
+                naming = decision.status == RecordStatus.REJECTED and bool(decision.linked)
+                if older < version and (decision.review_state == ReviewState.OPEN or naming):
                     self.kept[key] = dataclasses.replace(
                         decision, review_state=ReviewState.SUPERSEDED
                     )
@@ -121,8 +131,10 @@ class InMemoryDedupStore:
             if linked and not decision.linked:
                 continue
             if linked and decision.status == RecordStatus.REJECTED:
-                # A re-keying naming a pair: nothing to resolve, listed while open.
-                if state not in (None, ReviewState.OPEN):
+                # A re-keying naming a pair: nothing to resolve; open (no review state)
+                # until its record gets a new version (superseded).
+                held = decision.review_state or ReviewState.OPEN
+                if state is not None and held != state:
                     continue
             elif decision.status != RecordStatus.DUPLICATE_SUSPECTED or (
                 state is not None and decision.review_state != state

@@ -220,6 +220,7 @@ def _state_doc(state: RecordState) -> dict[str, Any]:
         "profile": None if state.profile is None else state.profile.to_doc(),
         "blocking_keys": list(state.profile.blocking_keys) if live and state.profile else [],
         "keyings": [],
+        "keying_of": None,
         "keys_version": BLOCKING_KEYS_VERSION,
     }
 
@@ -258,6 +259,7 @@ def _state(doc: dict[str, Any]) -> RecordState:
         register_key=doc["register_key"],
         profile=None if profile is None else MatchProfile.from_doc(profile),
         active=bool(doc["active"]),
+        keying_of=doc.get("keying_of"),
     )
 
 
@@ -433,6 +435,23 @@ class MongoDedupStore:
             )
             for k in keyings
         ]
+        # The record each came from says where its keying is (dropped at its new version).
+        ops += [
+            UpdateOne({"_id": k.keying, "active": False}, {"$set": {"keying_of": k.record_id}})
+            for k in keyings
+            if k.keying is not None
+        ]
+        async with _store_errors():
+            await self._records.bulk_write(ops, ordered=False)
+
+    async def drop_keyings(self, keyings: Sequence[tuple[str, str]]) -> None:
+        """Pull each keying from its record (its keys stay: they find the record only)."""
+        if not keyings:
+            return
+        ops = [
+            UpdateOne({"_id": record_id}, {"$pull": {"keyings": {"keying": keying}}})
+            for record_id, keying in keyings
+        ]
         async with _store_errors():
             await self._records.bulk_write(ops, ordered=False)
 
@@ -494,7 +513,11 @@ class MongoDedupStore:
                 {
                     "record_id": record_id,
                     "version": {"$lt": version},
-                    "review_state": ReviewState.OPEN.value,
+                    "$or": [
+                        {"review_state": ReviewState.OPEN.value},
+                        # a rejection naming a pair: listed while its record is unchanged
+                        {"linking": True, "status": RecordStatus.REJECTED.value},
+                    ],
                 },
                 {"$set": {"review_state": ReviewState.SUPERSEDED.value}},
             )
@@ -529,10 +552,12 @@ class MongoDedupStore:
             query["review_state"] = state.value
         if linked:  # few suspects: the status index narrows them first
             query["linking"] = True
-            if state in (None, ReviewState.OPEN):
-                # A re-keying naming a pair (a rejection): nothing to resolve, listed
-                # while open.
-                rekeying = {"status": RecordStatus.REJECTED.value, "linking": True}
+            # A re-keying naming a pair (a rejection): nothing to resolve; open (no
+            # review state) until its record gets a new version (superseded).
+            rekeying: dict[str, Any] = {"status": RecordStatus.REJECTED.value, "linking": True}
+            if state is not None:
+                rekeying["review_state"] = None if state == ReviewState.OPEN else state.value
+            if state != ReviewState.RESOLVED:
                 query = {"$or": [query, rekeying]}
         if units is not None:
             query["units"] = {"$in": list(units)}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hotich_dedup.domain.profile import MatchProfile
 from hotich_dedup.domain.scoring import DEFAULT_RULES, Comparison, MatchRules, compare
 
-__all__ = ["Match", "ProfileIndex", "find_matches", "linked_pairs", "pair_id"]
+__all__ = ["Match", "ProfileIndex", "find_matches", "linked_pairs", "match_of", "pair_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,26 +61,27 @@ def find_matches(
         held = best.get(other.record_id)
         if held is None or result.points > held[0].points:
             best[other.record_id] = (result, other)
-    found: list[Match] = []
-    for result, other in best.values():
-        found.append(
-            Match(
-                record_id=other.record_id,
-                version=other.version,
-                unit_code=other.unit_code,
-                fingerprint=other.fingerprint,
-                score=round(result.score, 4),
-                points=result.points,
-                matched_fields=result.matched_fields,
-            )
-        )
+    found = [match_of(other, result) for result, other in best.values()]
     found.sort(key=lambda m: (-m.points, m.record_id))
     return found[: rules.max_candidates]
 
 
+def match_of(other: MatchProfile, result: Comparison) -> Match:
+    """The candidate ``other`` with the outcome of the comparison with it."""
+    return Match(
+        record_id=other.record_id,
+        version=other.version,
+        unit_code=other.unit_code,
+        fingerprint=other.fingerprint,
+        score=round(result.score, 4),
+        points=result.points,
+        matched_fields=result.matched_fields,
+    )
+
+
 def linked_pairs(
     found: Sequence[str],
-    profiles: Mapping[str, MatchProfile],
+    profiles: Mapping[str, Sequence[MatchProfile]],
     rules: MatchRules = DEFAULT_RULES,
 ) -> tuple[tuple[str, str], ...]:
     """Pairs of the records ``found`` like one record that dedup never held as duplicates.
@@ -96,19 +97,28 @@ def linked_pairs(
     compared. A pair that shares a key and matches was compared when the later of the
     two arrived (one of them was held, or a reviewer marked them distinct), so it is
     not named again. Each pair is ``(smaller id, larger id)``.
+
+    ``profiles`` gives each record's profiles: its own and its other keyings' (see
+    :meth:`MatchProfile.as_keying_of`). A pair was compared and matched when any profile
+    of one side shares a key with, and matches, any of the other's. A record without
+    profiles there names no pair.
     """
     pairs: list[tuple[str, str]] = []
     for i, first in enumerate(found):
         for second in found[i + 1 :]:
-            a, b = profiles.get(first), profiles.get(second)
-            if a is None or b is None:
+            a, b = profiles.get(first, ()), profiles.get(second, ())
+            if not a or not b:
                 continue
-            compared = not set(a.blocking_keys).isdisjoint(b.blocking_keys)
-            if compared and compare(a, b, rules).is_match:
+            if any(_held(x, y, rules) for x in a for y in b):
                 continue
             low, high = sorted((first, second))
             pairs.append((low, high))
     return tuple(sorted(pairs))
+
+
+def _held(a: MatchProfile, b: MatchProfile, rules: MatchRules) -> bool:
+    """Whether the later of two profiles was compared with the other and matched it."""
+    return not set(a.blocking_keys).isdisjoint(b.blocking_keys) and compare(a, b, rules).is_match
 
 
 class ProfileIndex:
@@ -146,6 +156,12 @@ class ProfileIndex:
             for key in keying.blocking_keys:
                 self._by_key.setdefault(key, set()).add(keying.record_id)
         return True
+
+    def drop_keying(self, record_id: str, keying: str) -> None:
+        """Drop the profile of the keying ``keying`` from the record ``record_id``."""
+        held = self._keyings.get(record_id)
+        if held:
+            self._keyings[record_id] = [k for k in held if k.keying != keying]
 
     def remove(self, record_id: str) -> None:
         """Drop a record's profile and its other keyings', if any."""

@@ -66,6 +66,10 @@ class RecordState:
     """Its match profile, for types checked for probable duplicates."""
     active: bool
     """Whether the profile is a candidate for later records (false once rejected)."""
+    keying_of: str | None = None
+    """Rejected as an exact duplicate: the record its profile is kept beside as another
+    keying (:meth:`~hotich_dedup.domain.profile.MatchProfile.as_keying_of`), dropped from
+    there when this record gets a new version."""
 
 
 @dataclass(frozen=True)

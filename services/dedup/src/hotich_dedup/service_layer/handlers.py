@@ -37,10 +37,10 @@ from hotich_contracts.events import (
     RecordValidated,
 )
 from hotich_contracts.reasons import Reason, ReasonCode
-from hotich_dedup.domain.matching import Match, find_matches, linked_pairs, pair_id
+from hotich_dedup.domain.matching import Match, find_matches, linked_pairs, match_of, pair_id
 from hotich_dedup.domain.model import STAGE, Decision, RecordState, ReviewState, register_key
 from hotich_dedup.domain.profile import MatchProfile, build_profile
-from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules
+from hotich_dedup.domain.scoring import DEFAULT_RULES, MatchRules, compare
 from hotich_dedup.service_layer.ports import DedupStore
 from hotich_runtime.ports import Publisher
 
@@ -191,6 +191,17 @@ async def _decide_fresh(
         and held.register_key != wave.keys[e.record_id]
     ]
     await store.release_keys(releases)
+    # A record rejected as an exact duplicate whose profile is kept beside another's: a
+    # new version of it takes its old content away from there.
+    await store.drop_keyings(
+        [
+            (held.keying_of, e.record_id)
+            for e in current
+            if (held := states.get(e.record_id)) is not None
+            and held.keying_of is not None
+            and held.version < e.record_version
+        ]
+    )
     owners = dict(await store.claim_keys([(wave.keys[e.record_id], e.record_id) for e in current]))
     owners.update(await store.key_owners([wave.keys[e.record_id] for e in stale]))
     exact = {
@@ -256,8 +267,11 @@ async def _decide_fresh(
                 base,
                 status=RecordStatus.REJECTED,
                 reasons=(exact_duplicate_reason(exact[rid]),),
-                # Only when it names a pair: what the pair's check needs to show.
-                candidates=tuple(found) if rid in linked else (),
+                # Only when it names a pair: what the pair's check needs to show (the
+                # record it keys again first: its unit is one of the review's).
+                candidates=_rekeying_candidates(wave, rid, found, originals, rules)
+                if rid in linked
+                else (),
                 linked=linked.get(rid, ()),
             )
         elif found:
@@ -278,6 +292,19 @@ async def _decide_fresh(
 
 
 Linked = dict[str, tuple[tuple[str, str], ...]]
+
+
+def _rekeying_candidates(
+    wave: _Wave,
+    rid: str,
+    found: Sequence[Match],
+    originals: Mapping[str, MatchProfile],
+    rules: MatchRules,
+) -> tuple[Match, ...]:
+    """A re-keying's original (compared with it, whatever the points), then its matches."""
+    profile, original = wave.rekeyed[rid]
+    first = match_of(originals[original], compare(profile, originals[original], rules))
+    return (first, *found)
 
 
 async def _original_profiles(wave: _Wave, store: DedupStore) -> dict[str, MatchProfile]:
@@ -311,7 +338,9 @@ async def _probable(
         return {}, {}
     found = await store.candidates([p.blocking_keys for p in keyed.values()])
     by_key: dict[str, list[MatchProfile]] = {}
+    every: dict[str, list[MatchProfile]] = {}  # each record's own and other keyings'
     for candidate in found:
+        every.setdefault(candidate.record_id, []).append(candidate)
         for key in candidate.blocking_keys:
             by_key.setdefault(key, []).append(candidate)
     position = {e.record_id: i for i, e in enumerate(wave.events)}
@@ -325,7 +354,7 @@ async def _probable(
             for candidate in by_key.get(key, ()):
                 source = candidate.keying or candidate.record_id
                 later = position.get(source, -1) > position[rid]
-                if candidate.record_id not in (rid, original) and not later:
+                if candidate.record_id not in (rid, original) and source != rid and not later:
                     pool[id(candidate)] = candidate
         pools[rid] = list(pool.values())
     # Only pairs that score as duplicates can be spared by a reviewer's "distinct": find
@@ -356,9 +385,10 @@ async def _probable(
             ids.insert(0, keyed_first)
         if len(ids) < 2:
             continue
-        own = {c.record_id: c for c in alike if c.keying is None}
-        own |= {o: originals[o] for o in ids if o in originals}
-        if named := linked_pairs(ids, own, rules):
+        # Not this record's own keying (added for later records): it is what links them.
+        profiles = {i: [p for p in every.get(i, ()) if p.keying != rid] for i in ids}
+        profiles |= {i: [originals[i]] for i in ids if not profiles[i] and i in originals}
+        if named := linked_pairs(ids, profiles, rules):
             linked[rid] = named
     return result, linked
 

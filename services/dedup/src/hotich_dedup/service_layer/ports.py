@@ -51,8 +51,15 @@ class DedupStore(Protocol):
         """Keep each profile of another keying beside its record's (``record_id``).
 
         Only where that record is active at the profile's ``version``; a record's new
-        version (:meth:`save_states`) or its deactivation drops them. Repeating one is
-        harmless.
+        version (:meth:`save_states`) or its deactivation drops them. The record each
+        came from (``MatchProfile.keying``) holds the id it is kept beside
+        (``RecordState.keying_of``). Repeating one is harmless.
+        """
+
+    async def drop_keyings(self, keyings: Sequence[tuple[str, str]]) -> None:
+        """Drop, from each record ``(record_id, keying)`` names, that keying's profile.
+
+        Called when the record it came from gets a new version (its ``keying_of``).
         """
 
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
