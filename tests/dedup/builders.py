@@ -6,9 +6,17 @@ import copy
 import uuid
 from typing import Any
 
-from hotich_contracts.events import RecordStatus, RecordValidated, RecordValidatedPayload
+from hotich_contracts.events import (
+    RecordDeduplicated,
+    RecordStatus,
+    RecordValidated,
+    RecordValidatedPayload,
+)
 from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, Record, RecordType
+from hotich_dedup.service_layer.handlers import deduplicate
+from hotich_dedup.service_layer.ports import DedupStore
+from hotich_runtime.ports import FakePublisher
 
 
 def birth(
@@ -134,7 +142,7 @@ def other_child(**overrides: Any) -> Record:
 
 
 def keyed_twice_with_another_slip() -> tuple[RecordValidated, RecordValidated, RecordValidated]:
-    """The whole backlog's order-dependent re-keying (truth seqs 493,395/493,399/493,505).
+    """The 300,000-record run's order-dependent re-keying, in a death.
 
     Returns ``(original, copy, copy keyed again)``: a death; the same death registered
     again in another district with a slip in the given name (a probable duplicate of
@@ -161,3 +169,31 @@ def keyed_again_before_its_copy() -> tuple[RecordValidated, RecordValidated, Rec
     entry, copy = mistyped_death_in_another_district()
     again = death_at("25456", "Nguynễ Ngọc Nhân", book_number="01/1978")
     return entry, again, copy
+
+
+def corrected(event: RecordValidated, **changes: Any) -> RecordValidated:
+    """The record's version 2 (a new validated event), with ``changes`` to its record."""
+    record = event.payload.record.model_copy(update=changes)
+    payload = event.payload.model_copy(update={"record": record})
+    return event.model_copy(
+        update={"record_version": 2, "event_id": uuid.uuid4(), "payload": payload}
+    )
+
+
+async def one_by_one(store: DedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
+    """Dedup's outcomes of ``events``, each in a batch of its own, in order."""
+    out: list[RecordDeduplicated] = []
+    for event in events:
+        out += await deduplicate([event], store=store, publisher=FakePublisher())
+    return out
+
+
+def statuses(outcomes: list[RecordDeduplicated]) -> list[RecordStatus]:
+    """The outcomes' statuses, in order."""
+    return [o.payload.status for o in outcomes]
+
+
+def pair(a: RecordValidated, b: RecordValidated) -> tuple[str, str]:
+    """Two records' ids as a ``linked`` pair names them (smaller id first)."""
+    low, high = sorted((a.record_id, b.record_id))
+    return (low, high)

@@ -1,7 +1,6 @@
 """The dedup use cases on the fake and on MongoDB: the same outcomes."""
 
 import math
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +22,13 @@ from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
     copies_too_far_apart,
+    corrected,
     death_at,
     fatherless_child_in_another_district,
     keyed_again_before_its_copy,
     keyed_twice_with_another_slip,
     mistyped_death_in_another_district,
+    one_by_one,
     other_child,
     validated,
 )
@@ -35,15 +36,6 @@ from tests.dedup.builders import (
 pytestmark = pytest.mark.integration
 
 OFFICER = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)
-
-
-def corrected(event: Any, **changes: Any) -> Any:
-    """The record's version 2, with ``changes`` to its record."""
-    record = event.payload.record.model_copy(update=changes)
-    payload = event.payload.model_copy(update={"record": record})
-    return event.model_copy(
-        update={"record_version": 2, "event_id": uuid.uuid4(), "payload": payload}
-    )
 
 
 def _profile(event: Any) -> Any:
@@ -182,12 +174,8 @@ async def test_another_keying_is_kept_beside_its_record_until_a_new_version(
 
 async def test_a_records_new_version_drops_its_other_keyings(dedup_store: Any) -> None:
     entry, again, copy = keyed_again_before_its_copy()
-    pub = FakePublisher()
-    corrected = again.model_copy(update={"record_version": 2, "event_id": uuid.uuid4()})
-    for event in (again, entry, corrected):
-        await deduplicate([event], store=dedup_store, publisher=pub)
-    [accepted] = await deduplicate([copy], store=dedup_store, publisher=pub)
-    assert accepted.payload.status == RecordStatus.ACCEPTED
+    out = await one_by_one(dedup_store, again, entry, corrected(again), copy)
+    assert out[3].payload.status == RecordStatus.ACCEPTED
 
 
 async def test_a_corrected_keying_is_pulled_from_the_record_it_was_kept_beside(

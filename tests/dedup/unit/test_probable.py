@@ -1,6 +1,5 @@
 import copy
 import dataclasses
-import uuid
 from typing import Any
 
 from hotich_contracts.events import RecordDeduplicated, RecordStatus, RecordValidated
@@ -8,7 +7,7 @@ from hotich_contracts.examples import example_details, example_record
 from hotich_contracts.records import RECORD_ADAPTER, RecordType
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.domain.matching import find_matches, linked_pairs
-from hotich_dedup.domain.model import ReviewState
+from hotich_dedup.domain.model import Decision, ReviewState
 from hotich_dedup.domain.profile import MatchProfile, build_profile
 from hotich_dedup.domain.scoring import compare
 from hotich_dedup.service_layer.handlers import deduplicate
@@ -22,8 +21,14 @@ from tests.dedup.builders import (
     keyed_again_before_its_copy,
     keyed_twice_with_another_slip,
     mistyped_death_in_another_district,
+    one_by_one,
+    pair,
+    statuses,
     validated,
 )
+
+ACCEPTED, REJECTED = RecordStatus.ACCEPTED, RecordStatus.REJECTED
+SUSPECTED = RecordStatus.DUPLICATE_SUSPECTED
 
 
 async def run(store: InMemoryDedupStore, *events: RecordValidated) -> list[RecordDeduplicated]:
@@ -425,14 +430,10 @@ async def test_a_record_matching_two_accepted_copies_names_them_linked() -> None
     first, second, entry = copies_too_far_apart()
     store = InMemoryDedupStore()
     out = await run(store, first, second, entry)
-    assert [o.payload.status for o in out] == [
-        RecordStatus.ACCEPTED,
-        RecordStatus.ACCEPTED,
-        RecordStatus.DUPLICATE_SUSPECTED,
-    ]
+    assert statuses(out) == [ACCEPTED, ACCEPTED, SUSPECTED]
     assert {c.record_id for c in out[2].payload.candidates} == {first.record_id, second.record_id}
     [kept] = await store.list_suspects(units=None, state=None, limit=10, after=None)
-    assert kept.linked == (tuple(sorted((first.record_id, second.record_id))),)
+    assert kept.linked == (pair(first, second),)
 
 
 async def test_candidates_held_as_duplicates_of_each_other_are_not_named_linked() -> None:
@@ -466,6 +467,15 @@ def test_a_matching_pair_that_shares_no_blocking_key_is_named_linked() -> None:
     )
 
 
+async def linked_list(
+    store: InMemoryDedupStore, state: ReviewState | None = None
+) -> list[Decision]:
+    """What ``GET /v1/duplicates?linked=true`` lists (all states by default)."""
+    return list(
+        await store.list_suspects(units=None, state=state, limit=10, after=None, linked=True)
+    )
+
+
 async def test_a_re_keying_matching_a_record_its_original_does_not_names_the_pair() -> None:
     # The entry keyed again with one more slip arrives first: too far from the original
     # death, both are accepted. The first keying then arrives, rejected as the exact
@@ -473,27 +483,17 @@ async def test_a_re_keying_matching_a_record_its_original_does_not_names_the_pai
     original, copy, again = keyed_twice_with_another_slip()
     store = InMemoryDedupStore()
     out = await run(store, again, original, copy)
-    assert [o.payload.status for o in out] == [
-        RecordStatus.ACCEPTED,
-        RecordStatus.ACCEPTED,
-        RecordStatus.REJECTED,
-    ]
+    assert statuses(out) == [ACCEPTED, ACCEPTED, REJECTED]
     rejected = out[2].payload
     assert [r.related_record_id for r in rejected.reasons] == [again.record_id]
     assert rejected.candidates == []  # the event is as before: the pair is for reviewers
-    [listed] = await store.list_suspects(
-        units=None, state=ReviewState.OPEN, limit=10, after=None, linked=True
-    )
-    assert listed.record_id == copy.record_id
-    assert listed.linked == (tuple(sorted((again.record_id, original.record_id))),)
+    [listed] = await linked_list(store, ReviewState.OPEN)
+    assert (listed.record_id, listed.linked) == (copy.record_id, (pair(again, original),))
     # the record it keys again first (its unit is the review's too), then its match
     assert [m.record_id for m in listed.candidates] == [again.record_id, original.record_id]
     # Not a suspect to resolve: absent from the suspects' list, and from resolved ones.
     assert await store.list_suspects(units=None, state=None, limit=10, after=None) == []
-    resolved = await store.list_suspects(
-        units=None, state=ReviewState.RESOLVED, limit=10, after=None, linked=True
-    )
-    assert resolved == []
+    assert await linked_list(store, ReviewState.RESOLVED) == []
 
 
 async def test_re_keyings_in_the_usual_order_name_nothing() -> None:
@@ -501,14 +501,8 @@ async def test_re_keyings_in_the_usual_order_name_nothing() -> None:
     # exact duplicate, and it does not match the original: no pair.
     original, copy, again = keyed_twice_with_another_slip()
     store = InMemoryDedupStore()
-    out = await run(store, original, copy, again)
-    assert [o.payload.status for o in out] == [
-        RecordStatus.ACCEPTED,
-        RecordStatus.DUPLICATE_SUSPECTED,
-        RecordStatus.REJECTED,
-    ]
-    suspects = await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True)
-    assert suspects == []
+    assert statuses(await run(store, original, copy, again)) == [ACCEPTED, SUSPECTED, REJECTED]
+    assert await linked_list(store) == []
 
 
 async def test_a_re_keying_whose_original_matches_the_same_record_names_nothing() -> None:
@@ -517,11 +511,8 @@ async def test_a_re_keying_whose_original_matches_the_same_record_names_nothing(
     original, copy, _ = keyed_twice_with_another_slip()
     same_again = death_at("25582", "Nguyễn Ngọc Nhhân", book_number="1/1980", entry_number="3")
     store = InMemoryDedupStore()
-    out = await run(store, original, copy, same_again)
-    assert out[2].payload.status == RecordStatus.REJECTED
-    assert (
-        await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True) == []
-    )
+    assert statuses(await run(store, original, copy, same_again))[2] == REJECTED
+    assert await linked_list(store) == []
 
 
 async def test_a_copy_matching_only_the_entrys_other_keying_is_held_against_the_record() -> None:
@@ -529,20 +520,14 @@ async def test_a_copy_matching_only_the_entrys_other_keying_is_held_against_the_
     # own keying, rejected as its exact duplicate, is kept beside it; the copy matches
     # that keying, not the record's: held, against the record.
     entry, again, copy = keyed_again_before_its_copy()
-    store = InMemoryDedupStore()
-    out = [o for event in (again, entry, copy) for o in await run(store, event)]
-    assert [o.payload.status for o in out] == [
-        RecordStatus.ACCEPTED,
-        RecordStatus.REJECTED,
-        RecordStatus.DUPLICATE_SUSPECTED,
-    ]
+    out = await one_by_one(InMemoryDedupStore(), again, entry, copy)
+    assert statuses(out) == [ACCEPTED, REJECTED, SUSPECTED]
     [candidate] = out[2].payload.candidates
     assert candidate.record_id == again.record_id
     assert candidate.score > 0.5
     assert "details.deceased.full_name" in candidate.matched_fields
     # In one wave, in the same order: the same.
-    in_one = await run(InMemoryDedupStore(), again, entry, copy)
-    assert [o.payload.status for o in in_one] == [o.payload.status for o in out]
+    assert statuses(await run(InMemoryDedupStore(), again, entry, copy)) == statuses(out)
 
 
 async def test_another_keying_counts_only_for_records_after_it_in_a_wave() -> None:
@@ -550,22 +535,6 @@ async def test_another_keying_counts_only_for_records_after_it_in_a_wave() -> No
     # is accepted beside the record; the entry's keying, rejected, names the pair.
     entry, again, copy = keyed_again_before_its_copy()
     store = InMemoryDedupStore()
-    out = await run(store, again, copy, entry)
-    assert [o.payload.status for o in out] == [
-        RecordStatus.ACCEPTED,
-        RecordStatus.ACCEPTED,
-        RecordStatus.REJECTED,
-    ]
-    [listed] = await store.list_suspects(units=None, state=None, limit=10, after=None, linked=True)
-    assert listed.record_id == entry.record_id
-    assert listed.linked == (tuple(sorted((again.record_id, copy.record_id))),)
-
-
-async def test_a_records_new_version_drops_its_other_keyings() -> None:
-    entry, again, copy = keyed_again_before_its_copy()
-    store = InMemoryDedupStore()
-    await run(store, again, entry)
-    corrected = again.model_copy(update={"record_version": 2, "event_id": uuid.uuid4()})
-    await run(store, corrected)
-    [out] = await run(store, copy)
-    assert out.payload.status == RecordStatus.ACCEPTED
+    assert statuses(await run(store, again, copy, entry)) == [ACCEPTED, ACCEPTED, REJECTED]
+    [listed] = await linked_list(store)
+    assert (listed.record_id, listed.linked) == (entry.record_id, (pair(again, copy),))

@@ -141,7 +141,6 @@ class _Wave:
 
     events: list[RecordValidated]
     keys: dict[str, str] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, MatchProfile] = field(default_factory=dict)
     rekeyed: dict[str, tuple[MatchProfile, str]] = field(default_factory=dict)
     """Records rejected as exact duplicates: their profile (never saved) and the record
