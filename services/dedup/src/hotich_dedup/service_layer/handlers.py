@@ -353,7 +353,7 @@ async def _probable(
             for candidate in by_key.get(key, ()):
                 source = candidate.keying or candidate.record_id
                 later = position.get(source, -1) > position[rid]
-                if candidate.record_id not in (rid, original) and source != rid and not later:
+                if candidate.record_id not in (rid, original) and not later:
                     pool[id(candidate)] = candidate
         pools[rid] = list(pool.values())
     # Only pairs that score as duplicates can be spared by a reviewer's "distinct": find
