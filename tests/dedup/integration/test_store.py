@@ -30,12 +30,14 @@ from tests.dedup.builders import (
     mistyped_death_in_another_district,
     one_by_one,
     other_child,
+    pair,
     validated,
 )
 
 pytestmark = pytest.mark.integration
 
 OFFICER = Principal("phong-tp", "703", Role.DISTRICT_OFFICER)
+DISTINCT, DUPLICATE = DuplicateResolution.DISTINCT, DuplicateResolution.DUPLICATE
 
 
 def _profile(event: Any) -> Any:
@@ -172,6 +174,21 @@ async def test_another_keying_is_kept_beside_its_record_until_a_new_version(
     ]
 
 
+async def test_the_same_version_saved_again_keeps_the_keyings(dedup_store: Any) -> None:
+    # A wave repeated (its decisions lost in a crash, or another instance's keying added
+    # meanwhile) saves its records' states again at the same version.
+    entry, again, copy = keyed_again_before_its_copy()
+    await one_by_one(dedup_store, again, entry)
+    held = await dedup_store.states([again.record_id, entry.record_id])
+    await dedup_store.save_states(list(held.values()))
+    assert (await dedup_store.states([entry.record_id]))[entry.record_id].keying_of == (
+        again.record_id
+    )
+    [out] = await one_by_one(dedup_store, copy)
+    assert out.payload.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert [c.record_id for c in out.payload.candidates] == [again.record_id]
+
+
 async def test_a_records_new_version_drops_its_other_keyings(dedup_store: Any) -> None:
     entry, again, copy = keyed_again_before_its_copy()
     out = await one_by_one(dedup_store, again, entry, corrected(again), copy)
@@ -201,7 +218,14 @@ async def test_a_rejection_naming_a_pair_is_superseded_by_a_new_version(dedup_st
     pub, registry = FakePublisher(), default_registry()
     for event in (again, original, copy):
         await deduplicate([event], store=dedup_store, publisher=pub)
-    await deduplicate([corrected(copy, entry_number="77")], store=dedup_store, publisher=pub)
+    [fixed] = await deduplicate(
+        [corrected(copy, entry_number="77")], store=dedup_store, publisher=pub
+    )
+    # Its own register entry now, like both: the pair is named again, by the suspicion.
+    held = await dedup_store.latest_decision(copy.record_id)
+    assert held is not None
+    assert held.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert held.linked == (pair(again, original),)
     listed = await review.list_suspects(
         dedup_store, registry, DEPARTMENT, state=ReviewState.OPEN, linked=True
     )
@@ -210,6 +234,72 @@ async def test_a_rejection_naming_a_pair_is_superseded_by_a_new_version(dedup_st
         dedup_store, registry, DEPARTMENT, state=ReviewState.SUPERSEDED, linked=True
     )
     assert [(d.record_id, d.version) for d in superseded] == [(copy.record_id, 1)]
+
+
+async def test_records_naming_a_pair_are_paged_and_scoped(dedup_store: Any) -> None:
+    first, second, entry = copies_too_far_apart()  # a suspect, in district 703
+    original, copy, again = keyed_twice_with_another_slip()  # a rejection: 703 and 707
+    registry = default_registry()
+    await one_by_one(dedup_store, first, second, entry, again, original, copy)
+
+    async def page(who: Principal, after: str | None = None) -> list[str]:
+        found = await review.list_suspects(
+            dedup_store, registry, who, state=ReviewState.OPEN, linked=True, limit=1, after=after
+        )
+        return [f"{d.record_id}:v{d.version:010d}" for d in found]
+
+    ids = sorted(f"{e.record_id}:v0000000001" for e in (entry, copy))
+    assert await page(DEPARTMENT) == ids[:1]
+    assert await page(DEPARTMENT, ids[0]) == ids[1:]
+    assert await page(DEPARTMENT, ids[1]) == []
+    district_707 = Principal("phong-tp-707", "707", Role.DISTRICT_OFFICER)
+    assert await page(district_707) == [f"{copy.record_id}:v0000000001"]
+
+
+async def test_a_pair_check_closes_the_rejection_and_distinct_stops_naming_the_pair(
+    dedup_store: Any,
+) -> None:
+    original, copy, again = keyed_twice_with_another_slip()
+    registry = default_registry()
+    await one_by_one(dedup_store, again, original, copy)
+    with pytest.raises(review.NotFound):  # accepted: nothing to check
+        await review.check_pair(
+            dedup_store, registry, DEPARTMENT, again.record_id, resolution=DISTINCT
+        )
+    with pytest.raises(review.OutOfScope):  # entered in another district
+        await review.check_pair(dedup_store, registry, OFFICER, copy.record_id, resolution=DISTINCT)
+    checked = await review.check_pair(
+        dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DISTINCT, note="hai người"
+    )
+    assert checked.status == RecordStatus.REJECTED
+    assert checked.review_state == ReviewState.RESOLVED
+    assert checked.review is not None
+    assert checked.review.note == "hai người"
+    assert checked.review.reviewer == DEPARTMENT.username
+    again_checked = await review.check_pair(
+        dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DISTINCT
+    )
+    assert again_checked.review == checked.review  # the same finding: the same answer
+    with pytest.raises(review.Conflict):
+        await review.check_pair(
+            dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DUPLICATE
+        )
+
+    def listed(state: ReviewState) -> Any:
+        return review.list_suspects(dedup_store, registry, DEPARTMENT, state=state, linked=True)
+
+    assert await listed(ReviewState.OPEN) == []
+    assert [d.record_id for d in await listed(ReviewState.RESOLVED)] == [copy.record_id]
+    # Its record's new version leaves the check as it was.
+    await one_by_one(dedup_store, corrected(copy, entry_number="77"))
+    assert [(d.record_id, d.version) for d in await listed(ReviewState.RESOLVED)] == [
+        (copy.record_id, 1)
+    ]
+    # Like both, as before (see the test above), but the pair was checked: not named.
+    held = await dedup_store.latest_decision(copy.record_id)
+    assert held is not None
+    assert held.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert held.linked == ()
 
 
 async def test_review_flow(dedup_store: Any) -> None:

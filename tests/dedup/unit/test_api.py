@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from hotich_contracts import topics
-from hotich_contracts.events import RecordStatus
+from hotich_contracts.events import RecordStatus, RecordValidated
 from hotich_contracts.units import default_registry
 from hotich_dedup.adapters.memory import InMemoryDedupStore
 from hotich_dedup.bootstrap import DedupDeps
@@ -15,11 +15,13 @@ from hotich_dedup.config import DedupSettings
 from hotich_dedup.entrypoints.api import router
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role, issue_token
+from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
     copies_too_far_apart,
     keyed_twice_with_another_slip,
+    one_by_one,
     other_child,
     validated,
 )
@@ -126,13 +128,20 @@ async def test_suspects_linking_two_candidates_are_listed_with_a_message(
     assert "national civil status database" in pair["message_en"]
 
 
+async def _rekeying_naming_a_pair(
+    store: InMemoryDedupStore,
+) -> tuple[RecordValidated, RecordValidated, RecordValidated]:
+    """:func:`keyed_twice_with_another_slip`'s records, the copy's keying rejected last."""
+    original, copy, again = keyed_twice_with_another_slip()
+    await one_by_one(store, again, original, copy)
+    return original, copy, again
+
+
 async def test_a_re_keying_naming_a_pair_is_listed_as_a_rejection_nobody_resolves(
     api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
 ) -> None:
     client, store, _ = api
-    original, copy, again = keyed_twice_with_another_slip()
-    for event in (again, original, copy):
-        await deduplicate([event], store=store, publisher=FakePublisher())
+    original, copy, again = await _rekeying_naming_a_pair(store)
 
     assert (await client.get("/v1/duplicates", headers=DEPARTMENT)).json()["items"] == []
     listed = await client.get("/v1/duplicates", params={"linked": "true"}, headers=DEPARTMENT)
@@ -153,3 +162,68 @@ async def test_a_re_keying_naming_a_pair_is_listed_as_a_rejection_nobody_resolve
         headers=DEPARTMENT,
     )
     assert refused.status_code == 404
+    assert item["can_check_pair"] is True
+
+
+async def test_the_pairs_a_re_keying_names_are_checked_over_http(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+) -> None:
+    client, store, _ = api
+    original, copy, again = await _rekeying_naming_a_pair(store)
+    url = f"/v1/duplicates/{copy.record_id}/pair-check"
+
+    assert (
+        await client.post(url, json={"resolution": "distinct"}, headers=CLERK)
+    ).status_code == 403
+    far = await client.post(url, json={"resolution": "distinct"}, headers=OFFICER)
+    assert far.status_code == 403
+    assert "phạm vi" in far.json()["detail"]
+    bad = await client.post(url, json={"resolution": "same"}, headers=DEPARTMENT)
+    assert bad.status_code == 422
+    accepted = f"/v1/duplicates/{again.record_id}/pair-check"
+    assert (
+        await client.post(accepted, json={"resolution": "distinct"}, headers=DEPARTMENT)
+    ).status_code == 404
+
+    body = {"resolution": "duplicate", "note": "cùng một người; đã sửa trên CSDL quốc gia"}
+    checked = await client.post(url, json=body, headers=DEPARTMENT)
+    assert checked.status_code == 200
+    view = checked.json()
+    assert (view["status"], view["state"], view["can_check_pair"]) == (
+        "rejected",
+        "resolved",
+        False,
+    )
+    assert view["review"]["resolution"] == "duplicate"
+    assert view["review"]["note"] == body["note"]
+    assert (await client.post(url, json=body, headers=DEPARTMENT)).json() == view
+    other = await client.post(url, json={"resolution": "distinct"}, headers=DEPARTMENT)
+    assert other.status_code == 409
+
+    still_open = await client.get("/v1/duplicates", params={"linked": "true"}, headers=DEPARTMENT)
+    assert still_open.json()["items"] == []
+    resolved = await client.get(
+        "/v1/duplicates", params={"linked": "true", "status": "resolved"}, headers=DEPARTMENT
+    )
+    assert [i["record_id"] for i in resolved.json()["items"]] == [copy.record_id]
+
+
+async def test_the_store_down_is_a_503_to_retry(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, store, _ = api
+
+    async def down(*_: object, **__: object) -> None:
+        raise RetryableError("dedup store: down")
+
+    monkeypatch.setattr(store, "latest_decision", down)
+    for answer in (
+        await client.get("/v1/duplicates/r-1", headers=DEPARTMENT),
+        await client.post(
+            "/v1/duplicates/r-1/pair-check", json={"resolution": "distinct"}, headers=DEPARTMENT
+        ),
+    ):
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert "thử lại" in answer.json()["detail"]

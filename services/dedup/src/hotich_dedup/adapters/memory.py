@@ -58,16 +58,19 @@ class InMemoryDedupStore:
         return {k: self.owners[k] for k in keys if k in self.owners}
 
     async def save_states(self, states: Sequence[RecordState]) -> None:
-        """Keep the newest version of each record."""
+        """Keep the newest version of each record (the same again keeps its keyings)."""
         for state in states:
             held = self.record_states.get(state.record_id)
             if held is not None and held.version > state.version:
                 continue
+            same = held is not None and held.version == state.version
+            if held is not None and same:
+                state = dataclasses.replace(state, keying_of=held.keying_of)
             self.record_states[state.record_id] = state
-            if state.profile is not None and state.active:
-                self.index.put(state.profile)
-            else:
+            if state.profile is None or not state.active:
                 self.index.remove(state.record_id)
+            elif not same or self.index.get(state.record_id) is None:
+                self.index.put(state.profile)
 
     async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
         """Beside their records' profiles, where active at that version."""
@@ -103,7 +106,11 @@ class InMemoryDedupStore:
             for older in self.versions.get(record_id, ()):
                 key = _decision_id(record_id, older)
                 decision = self.kept[key]
-                naming = decision.status == RecordStatus.REJECTED and bool(decision.linked)
+                naming = (
+                    decision.status == RecordStatus.REJECTED
+                    and bool(decision.linked)
+                    and decision.review_state is None
+                )
                 if older < version and (decision.review_state == ReviewState.OPEN or naming):
                     self.kept[key] = dataclasses.replace(
                         decision, review_state=ReviewState.SUPERSEDED
@@ -162,6 +169,23 @@ class InMemoryDedupStore:
         )
         self.kept[key] = resolved
         return resolved
+
+    async def claim_pair_check(
+        self, record_id: str, version: int, review: DuplicateReview
+    ) -> Decision | None:
+        """Unchecked rejection naming a pair -> resolved."""
+        key = _decision_id(record_id, version)
+        decision = self.kept.get(key)
+        if (
+            decision is None
+            or decision.status != RecordStatus.REJECTED
+            or not decision.linked
+            or decision.review_state is not None
+        ):
+            return None
+        checked = dataclasses.replace(decision, review_state=ReviewState.RESOLVED, review=review)
+        self.kept[key] = checked
+        return checked
 
     async def add_distinct_pairs(self, pairs: Sequence[tuple[str, Mapping[str, str]]]) -> None:
         """Remember distinct pairs."""

@@ -5,13 +5,15 @@ Bearer tokens are issued by intake and verified here with the shared secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotich_contracts.events import DuplicateResolution
+from hotich_contracts.events import DuplicateResolution, RecordStatus
 from hotich_contracts.records import RECORD_ADAPTER
 from hotich_dedup.domain.model import Decision, ReviewState
 from hotich_dedup.service_layer import review
@@ -35,6 +37,18 @@ class ResolveRequest(BaseModel):
         default=None,
         description="For a duplicate: which candidate it duplicates (default: the best).",
     )
+
+
+class PairCheckRequest(BaseModel):
+    """The Department's finding on the pairs a rejected re-keying names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: DuplicateResolution = Field(
+        description="distinct (two events: not named again while neither record changes) "
+        "or duplicate (one event, corrected in the national database)."
+    )
+    note: str | None = Field(default=None, max_length=2000, description="Ghi chú.")
 
 
 def _deps(request: Request) -> Any:
@@ -107,6 +121,10 @@ def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]
         "review": None if decision.review is None else decision.review.model_dump(mode="json"),
         "can_resolve": decision.review_state == ReviewState.OPEN
         and review.may_resolve(principal, deps.registry, decision),
+        "can_check_pair": decision.status == RecordStatus.REJECTED
+        and bool(decision.linked)
+        and decision.review_state is None
+        and review.may_resolve(principal, deps.registry, decision),
         "record": None
         if decision.record is None
         else RECORD_ADAPTER.dump_python(decision.record, mode="json"),
@@ -125,6 +143,21 @@ def _http_error(exc: review.ReviewError) -> HTTPException:
     return HTTPException(
         409, "Đã được xử lý hoặc có phiên bản mới / Already resolved, or superseded"
     )
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """Review errors as their HTTP answers; the store or Kafka down as 503 (retry)."""
+    try:
+        yield
+    except review.ReviewError as exc:
+        raise _http_error(exc) from exc
+    except RetryableError as exc:
+        raise HTTPException(
+            503,
+            "Tạm thời không phục vụ, thử lại / Unavailable, retry",
+            headers={"Retry-After": "5"},
+        ) from exc
 
 
 @router.get("/v1/duplicates", summary="Suspected duplicates in your scope (danh sách nghi trùng)")
@@ -155,7 +188,7 @@ async def list_duplicates(
     """
     deps = _deps(request)
     state = None if status == "all" else ReviewState(status)
-    try:
+    with _answers():
         found = await review.list_suspects(
             deps.store,
             deps.registry,
@@ -166,10 +199,6 @@ async def list_duplicates(
             after=after,
             linked=linked,
         )
-    except review.ReviewError as exc:
-        raise _http_error(exc) from exc
-    except RetryableError as exc:
-        raise HTTPException(503, "Tạm thời không phục vụ / Unavailable, retry") from exc
     items = [_view(d, principal, deps) for d in found]
     last = found[-1] if len(found) == limit else None
     return {
@@ -187,13 +216,9 @@ async def get_duplicate(
     Also a record rejected as an exact duplicate that names a pair (``linked``).
     """
     deps = _deps(request)
-    try:
+    with _answers():
         review.scope_units(principal, deps.registry)
         decision = await deps.store.latest_decision(record_id)
-    except review.ReviewError as exc:
-        raise _http_error(exc) from exc
-    except RetryableError as exc:
-        raise HTTPException(503, "Tạm thời không phục vụ / Unavailable, retry") from exc
     if decision is None or (decision.review_state is None and not decision.linked):
         raise _http_error(review.NotFound(record_id))
     allowed = review.scope_units(principal, deps.registry)
@@ -211,7 +236,7 @@ async def resolve_duplicate(
 ) -> dict[str, Any]:
     """Accept (distinct) or reject (duplicate) the record; the outcome is published."""
     deps = _deps(request)
-    try:
+    with _answers():
         decision = await review.resolve(
             deps.store,
             deps.publisher,
@@ -223,14 +248,6 @@ async def resolve_duplicate(
             duplicate_of=body.duplicate_of,
             topic=deps.settings.deduplicated_topic,
         )
-    except review.ReviewError as exc:
-        raise _http_error(exc) from exc
-    except RetryableError as exc:
-        raise HTTPException(
-            503,
-            "Tạm thời không phục vụ, thử lại / Unavailable, retry",
-            headers={"Retry-After": "5"},
-        ) from exc
     assert decision.review is not None
     distinct = decision.review.resolution == DuplicateResolution.DISTINCT
     return {
@@ -241,3 +258,30 @@ async def resolve_duplicate(
         "duplicate_of": decision.review.duplicate_of,
         "event_id": str(decision.review_event_id),
     }
+
+
+@router.post(
+    "/v1/duplicates/{record_id}/pair-check",
+    summary="Record the check of the pairs a rejected re-keying names (đối chiếu cặp bản ghi)",
+)
+async def check_pair(
+    request: Request, principal: CurrentPrincipal, record_id: str, body: PairCheckRequest
+) -> dict[str, Any]:
+    """Note the finding on a rejection listed with ``linked`` (``can_check_pair``).
+
+    Its pairs are records both accepted and sent to the national database: the check
+    is made there. ``distinct`` stops naming the pairs while neither record changes.
+    The record stays rejected; nothing is published. The same finding again answers
+    the same; the other one answers 409.
+    """
+    deps = _deps(request)
+    with _answers():
+        decision = await review.check_pair(
+            deps.store,
+            deps.registry,
+            principal,
+            record_id,
+            resolution=body.resolution,
+            note=body.note,
+        )
+    return _view(decision, principal, deps)

@@ -389,7 +389,29 @@ async def _probable(
         profiles |= {i: [originals[i]] for i in ids if not profiles[i] and i in originals}
         if named := linked_pairs(ids, profiles, rules):
             linked[rid] = named
+    if linked:
+        linked = await _unchecked(linked, store, [*found, *originals.values()])
     return result, linked
+
+
+async def _unchecked(linked: Linked, store: DedupStore, profiles: Sequence[MatchProfile]) -> Linked:
+    """``linked`` without the pairs checked and found distinct, neither changed since.
+
+    See :func:`~hotich_dedup.service_layer.review.check_pair`.
+    """
+    marked = await store.distinct_pairs(
+        sorted({pair_id(a, b) for named in linked.values() for a, b in named})
+    )
+    if not marked:
+        return linked
+    prints = {p.record_id: p.fingerprint for p in profiles}
+
+    def checked(a: str, b: str) -> bool:
+        held = marked.get(pair_id(a, b))
+        return held is not None and all(held.get(i) == prints.get(i) for i in (a, b))
+
+    kept = {rid: tuple(p for p in named if not checked(*p)) for rid, named in linked.items()}
+    return {rid: named for rid, named in kept.items() if named}
 
 
 async def deduplicate(

@@ -45,7 +45,11 @@ class DedupStore(Protocol):
         """Return the owners of ``keys`` (read only)."""
 
     async def save_states(self, states: Sequence[RecordState]) -> None:
-        """Store each record's state unless a newer version is already stored."""
+        """Store each record's state unless a newer version is already stored.
+
+        The same version saved again (a wave repeated) keeps the keyings held beside it
+        (:meth:`add_keyings`) and the record its own keying is kept beside.
+        """
 
     async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
         """Keep each profile of another keying beside its record's (``record_id``).
@@ -108,6 +112,16 @@ class DedupStore(Protocol):
         """Resolve an open suspicion atomically; None when it is not open any more.
 
         The decision is marked unpublished until :meth:`mark_published`.
+        """
+
+    async def claim_pair_check(
+        self, record_id: str, version: int, review: DuplicateReview
+    ) -> Decision | None:
+        """Record the check of the pairs a rejection names, atomically.
+
+        Only on a record version rejected as an exact duplicate that names a pair
+        (``linked``) and was not checked yet; None otherwise. Nothing is published: the
+        record stays rejected, and the review is the Department's note of its check.
         """
 
     async def add_distinct_pairs(self, pairs: Sequence[tuple[str, Mapping[str, str]]]) -> None:

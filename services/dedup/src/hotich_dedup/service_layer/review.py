@@ -168,6 +168,42 @@ async def _complete(
     await store.mark_published(decision.record_id, decision.version)
 
 
+def _review(
+    principal: Principal,
+    resolution: DuplicateResolution,
+    note: str | None,
+    now: datetime | None,
+    *,
+    duplicate_of: str | None = None,
+) -> DuplicateReview:
+    return DuplicateReview(
+        resolution=resolution,
+        duplicate_of=duplicate_of,
+        reviewer=principal.username,
+        reviewer_unit_code=principal.unit_code,
+        note=note,
+        resolved_at=now or utcnow(),
+    )
+
+
+async def _held_alike(store: DedupStore, decision: Decision, review: DuplicateReview) -> Decision:
+    """The decision as held when claiming it failed, if it holds the same finding.
+
+    Raises:
+        Conflict: another finding, or a newer version.
+    """
+    held = await store.latest_decision(decision.record_id)
+    if (
+        held is None
+        or held.version != decision.version
+        or held.review is None
+        or held.review.resolution != review.resolution
+        or held.review.duplicate_of != review.duplicate_of
+    ):
+        raise Conflict(decision.record_id)
+    return held  # the same finding again: complete it (idempotent)
+
+
 async def resolve(
     store: DedupStore,
     publisher: Publisher,
@@ -205,28 +241,57 @@ async def resolve(
             raise InvalidResolution(duplicate_of)
     else:
         duplicate_of = None
-    review = DuplicateReview(
-        resolution=resolution,
-        duplicate_of=duplicate_of,
-        reviewer=principal.username,
-        reviewer_unit_code=principal.unit_code,
-        note=note,
-        resolved_at=now or utcnow(),
-    )
+    review = _review(principal, resolution, note, now, duplicate_of=duplicate_of)
     claimed = await store.claim_review(record_id, decision.version, review)
-    if claimed is None:
-        held = await store.latest_decision(record_id)
-        if (
-            held is None
-            or held.version != decision.version
-            or held.review is None
-            or held.review.resolution != resolution
-            or held.review.duplicate_of != duplicate_of
-        ):
-            raise Conflict(record_id)
-        claimed = held  # the same resolution again: complete it (idempotent)
+    claimed = claimed or await _held_alike(store, decision, review)
     await _complete(claimed, store, publisher, topic)
     return claimed
+
+
+async def check_pair(
+    store: DedupStore,
+    registry: UnitRegistry,
+    principal: Principal,
+    record_id: str,
+    *,
+    resolution: DuplicateResolution,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Record the Department's check of the pairs a rejection names; return the decision.
+
+    A register entry keyed twice with different slips is one record, the other keying
+    rejected as its exact duplicate; when that keying matches a record the accepted one
+    did not, both records were accepted and may register one event (``linked``). Both
+    went to the national database, so the check is made there; this notes its finding:
+    ``distinct`` (two events: the pair is not named again while neither record changes)
+    or ``duplicate`` (one event, corrected in the national database). The record stays
+    rejected and nothing is published. Repeating the same finding is harmless.
+
+    Raises:
+        NotFound: the record's newest version is not a rejection naming a pair.
+        OutOfScope: the principal may not check it (entered outside their scope).
+        Conflict: already checked with the other finding.
+        RetryableError: the store did not answer.
+    """
+    decision = await store.latest_decision(record_id)
+    if decision is None or decision.status != RecordStatus.REJECTED or not decision.linked:
+        raise NotFound(record_id)
+    if not may_resolve(principal, registry, decision):
+        raise OutOfScope(record_id)
+    review = _review(principal, resolution, note, now)
+    checked = await store.claim_pair_check(record_id, decision.version, review)
+    checked = checked or await _held_alike(store, decision, review)
+    if resolution == DuplicateResolution.DISTINCT:
+        prints = {m.record_id: m.fingerprint for m in checked.candidates}
+        await store.add_distinct_pairs(
+            [
+                (pair_id(a, b), {a: prints[a], b: prints[b]})
+                for a, b in checked.linked
+                if a in prints and b in prints
+            ]
+        )
+    return checked
 
 
 async def publish_pending(
