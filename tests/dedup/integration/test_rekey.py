@@ -10,7 +10,7 @@ from hotich_dedup.adapters.mongo_store import MongoDedupStore, _rekey_op
 from hotich_dedup.domain.profile import BLOCKING_KEYS_VERSION
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.ports import FakePublisher
-from tests.dedup.builders import birth, keyed_again_before_its_copy, validated
+from tests.dedup.builders import birth, keyed_again_before_its_copy, one_by_one, validated
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +131,26 @@ async def test_rekey_gives_a_records_other_keyings_the_current_keys_too(
     assert doc["keyings"][0]["blocking_keys"] == keying["blocking_keys"]
     [held] = await deduplicate([copy], store=store, publisher=pub)
     assert [c.record_id for c in held.payload.candidates] == [again.record_id]
+
+
+async def test_rekey_scopes_a_keying_to_the_district_that_entered_it(
+    mongo_stores: Callable[[], MongoDedupStore],
+) -> None:
+    store = mongo_stores()
+    entry, again, _ = keyed_again_before_its_copy()
+    # The entry keyed from a commune of district 707; the record it keys again is of 703.
+    elsewhere = entry.model_copy(update={"unit_code": "25582"})
+    await one_by_one(store, again, elsewhere)
+    doc = await _records(store).find_one({"_id": again.record_id})
+    [keying] = doc["keyings"]
+    assert (keying["unit_code"], keying["keying_unit"]) == (again.unit_code, "25582")
+    old = ["death|old-scheme|" + again.record_id]
+    await _records(store).update_one(
+        {"_id": again.record_id},
+        {"$set": {"keyings.0.blocking_keys": old}, "$unset": {"keys_version": ""}},
+    )
+    await store._meta.delete_many({})  # noqa: SLF001
+    assert await store.rekey() == 1
+    doc = await _records(store).find_one({"_id": again.record_id})
+    assert doc["keyings"][0]["blocking_keys"] == keying["blocking_keys"]
+    assert any("|707|" in key or key.endswith("|707") for key in keying["blocking_keys"])

@@ -211,6 +211,11 @@ async def test_a_corrected_keying_is_pulled_from_the_record_it_was_kept_beside(
     assert fixed.payload.status == RecordStatus.ACCEPTED
     found = await dedup_store.candidates([_profile(entry).blocking_keys])
     assert [p.keying for p in found if p.record_id == entry.record_id] == [None]
+    # The keys only the mistaken keying gave the entry went with it.
+    its_own = set(_profile(mistaken).blocking_keys) - set(_profile(entry).blocking_keys)
+    assert its_own
+    found = await dedup_store.candidates([sorted(its_own)])
+    assert entry.record_id not in {p.record_id for p in found}
 
 
 async def test_a_rejection_naming_a_pair_is_superseded_by_a_new_version(dedup_store: Any) -> None:

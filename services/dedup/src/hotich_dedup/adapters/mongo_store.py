@@ -246,6 +246,12 @@ def _save_ops(state: RecordState) -> list[UpdateOne]:
     ]
 
 
+def _held_keys(profile: dict[str, Any], keyings: Sequence[dict[str, Any]]) -> list[str]:
+    """A record's blocking keys: its profile's and its other keyings' (stored forms)."""
+    every = [*profile["blocking_keys"], *(key for k in keyings for key in k["blocking_keys"])]
+    return list(dict.fromkeys(every))
+
+
 def _rekey_op(doc: dict[str, Any]) -> UpdateOne:
     """The update giving a stored record the keys of the current scheme."""
     where = {
@@ -257,14 +263,14 @@ def _rekey_op(doc: dict[str, Any]) -> UpdateOne:
     if not doc.get("profile"):
         return UpdateOne(where, {"$set": {"keys_version": BLOCKING_KEYS_VERSION}})
     keys = list(rekeyed(MatchProfile.from_doc(doc["profile"])).blocking_keys)
-    keyings = [rekeyed(MatchProfile.from_doc(k)) for k in doc.get("keyings") or []]
-    every = list(dict.fromkeys([*keys, *(key for k in keyings for key in k.blocking_keys)]))
+    keyings = [rekeyed(MatchProfile.from_doc(k)).to_doc() for k in doc.get("keyings") or []]
+    every = _held_keys({"blocking_keys": keys}, keyings)
     return UpdateOne(
         where,
         {
             "$set": {
                 "profile.blocking_keys": keys,
-                "keyings": [k.to_doc() for k in keyings],
+                "keyings": keyings,
                 "blocking_keys": every if doc.get("active") else [],
                 "keys_version": BLOCKING_KEYS_VERSION,
             }
@@ -462,7 +468,12 @@ class MongoDedupStore:
             await self._records.bulk_write(ops, ordered=False)
 
     async def drop_keyings(self, keyings: Sequence[tuple[str, str]]) -> None:
-        """Pull each keying from its record (its keys stay: they find the record only)."""
+        """Pull each keying from its record, then the keys only it gave the record.
+
+        The keys go only where the record's keyings are still those read after the pull
+        (a compare-and-set on the array): a keying added meanwhile leaves them, and a
+        key left behind only finds the record, to be compared with what it holds.
+        """
         if not keyings:
             return
         ops = [
@@ -471,6 +482,25 @@ class MongoDedupStore:
         ]
         async with _store_errors():
             await self._records.bulk_write(ops, ordered=False)
+            docs = await _find_in(
+                self._records,
+                "_id",
+                [record_id for record_id, _ in keyings],
+                {"version": 1, "active": 1, "blocking_keys": 1, "profile": 1, "keyings": 1},
+            )
+            fixes = [
+                UpdateOne(
+                    {"_id": d["_id"], "version": d["version"], "keyings": d.get("keyings") or []},
+                    {"$set": {"blocking_keys": keys}},
+                )
+                for d in docs
+                if d.get("active")
+                and d.get("profile")
+                and set(keys := _held_keys(d["profile"], d.get("keyings") or []))
+                != set(d.get("blocking_keys") or [])
+            ]
+            if fixes:
+                await self._records.bulk_write(fixes, ordered=False)
 
     async def candidates(self, key_groups: Sequence[Sequence[str]]) -> Sequence[MatchProfile]:
         """Active profiles sharing a key (multikey index on ``blocking_keys``).

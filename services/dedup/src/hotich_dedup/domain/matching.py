@@ -158,10 +158,24 @@ class ProfileIndex:
         return True
 
     def drop_keying(self, record_id: str, keying: str) -> None:
-        """Drop the profile of the keying ``keying`` from the record ``record_id``."""
+        """Drop the profile of the keying ``keying`` from the record ``record_id``.
+
+        The keys only it gave the record go too.
+        """
         held = self._keyings.get(record_id)
-        if held:
-            self._keyings[record_id] = [k for k in held if k.keying != keying]
+        if not held:
+            return
+        kept = [k for k in held if k.keying != keying]
+        self._keyings[record_id] = kept
+        own = self._profiles.get(record_id)
+        still = {key for k in [*kept, *([own] if own else [])] for key in k.blocking_keys}
+        for dropped in (k for k in held if k.keying == keying):
+            for key in set(dropped.blocking_keys) - still:
+                ids = self._by_key.get(key)
+                if ids is not None:
+                    ids.discard(record_id)
+                    if not ids:
+                        del self._by_key[key]
 
     def remove(self, record_id: str) -> None:
         """Drop a record's profile and its other keyings', if any."""

@@ -119,6 +119,9 @@ class MatchProfile:
     """On another keying of this record's register entry (:meth:`as_keying_of`): the id
     of the record rejected as its exact duplicate, whose content this is. None on a
     record's own profile."""
+    keying_unit: str | None = None
+    """On another keying: the unit that entered it, whose district its keys are scoped to
+    (:func:`rekeyed`); ``unit_code`` is its record's."""
 
     def as_keying_of(self, owner: MatchProfile) -> MatchProfile:
         """This profile as another keying of ``owner``'s register entry.
@@ -136,11 +139,14 @@ class MatchProfile:
             unit_code=owner.unit_code,
             fingerprint=owner.fingerprint,
             keying=self.record_id,
+            keying_unit=self.unit_code,
         )
 
     def to_doc(self) -> dict[str, Any]:
         """A JSON-able dict (what the store keeps)."""
         keying = {} if self.keying is None else {"keying": self.keying}
+        if self.keying_unit is not None:
+            keying["keying_unit"] = self.keying_unit
         return keying | {
             "record_id": self.record_id,
             "version": self.version,
@@ -170,6 +176,7 @@ class MatchProfile:
             blocking_keys=tuple(doc["blocking_keys"]),
             fingerprint=doc["fingerprint"],
             keying=doc.get("keying"),
+            keying_unit=doc.get("keying_unit"),
         )
 
 
@@ -363,7 +370,7 @@ def rekeyed(profile: MatchProfile) -> MatchProfile:
             profile.subjects,
             profile.related,
             profile.event_date,
-            blocking_area(profile.unit_code),
+            blocking_area(profile.keying_unit or profile.unit_code),
         ),
     )
 

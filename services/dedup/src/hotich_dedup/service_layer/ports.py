@@ -63,6 +63,9 @@ class DedupStore(Protocol):
     async def drop_keyings(self, keyings: Sequence[tuple[str, str]]) -> None:
         """Drop, from each record ``(record_id, keying)`` names, that keying's profile.
 
+        The keys only that keying gave the record go too (where nothing changed them
+        meanwhile: a key left behind only finds the record).
+
         Called when the record it came from gets a new version (its ``keying_of``).
         """
 
