@@ -1,6 +1,7 @@
 """The dedup use cases on the fake and on MongoDB: the same outcomes."""
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from hotich_dedup.domain.profile import build_profile
 from hotich_dedup.service_layer import review
 from hotich_dedup.service_layer.handlers import deduplicate
 from hotich_runtime.auth import Principal, Role
+from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import FakePublisher
 from tests.dedup.builders import (
     birth,
@@ -180,7 +182,8 @@ async def test_the_same_version_saved_again_keeps_the_keyings(dedup_store: Any) 
     entry, again, copy = keyed_again_before_its_copy()
     await one_by_one(dedup_store, again, entry)
     held = await dedup_store.states([again.record_id, entry.record_id])
-    await dedup_store.save_states(list(held.values()))
+    # As a wave builds them: without where the rejected keying is kept.
+    await dedup_store.save_states([replace(s, keying_of=None) for s in held.values()])
     assert (await dedup_store.states([entry.record_id]))[entry.record_id].keying_of == (
         again.record_id
     )
@@ -305,6 +308,64 @@ async def test_a_pair_check_closes_the_rejection_and_distinct_stops_naming_the_p
     assert held is not None
     assert held.status == RecordStatus.DUPLICATE_SUSPECTED
     assert held.linked == ()
+
+
+async def test_a_distinct_pair_check_cut_short_is_completed_by_the_relay(
+    dedup_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original, copy, again = keyed_twice_with_another_slip()
+    registry, pub = default_registry(), FakePublisher()
+    await one_by_one(dedup_store, again, original, copy)
+    mark = dedup_store.add_distinct_pairs
+
+    async def down(*_: Any) -> None:
+        raise RetryableError("dedup store: down")
+
+    monkeypatch.setattr(dedup_store, "add_distinct_pairs", down)
+    with pytest.raises(RetryableError):
+        await review.check_pair(
+            dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DISTINCT
+        )
+    monkeypatch.setattr(dedup_store, "add_distinct_pairs", mark)
+    assert await review.publish_pending(dedup_store, pub) == 1
+    assert await review.publish_pending(dedup_store, pub) == 0
+    assert pub.events(topics.RECORD_DEDUPLICATED) == []  # a pair check publishes nothing
+    await one_by_one(dedup_store, corrected(copy, entry_number="77"))
+    held = await dedup_store.latest_decision(copy.record_id)
+    assert held is not None
+    assert held.status == RecordStatus.DUPLICATE_SUSPECTED
+    assert held.linked == ()
+
+
+async def test_a_pulled_keying_gives_no_keys_back_to_a_record_deactivated_meanwhile(
+    mongo_stores: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, reviewer = mongo_stores(), mongo_stores()
+    entry, again, _ = keyed_again_before_its_copy()
+    await one_by_one(store, again, entry)
+    read = mongo_store._find_in
+
+    async def read_then_deactivated(*args: Any) -> Any:
+        docs = await read(*args)
+        await reviewer.deactivate(again.record_id, 1)  # a reviewer's "duplicate", meanwhile
+        return docs
+
+    monkeypatch.setattr(mongo_store, "_find_in", read_then_deactivated)
+    await store.drop_keyings([(again.record_id, entry.record_id)])
+    monkeypatch.setattr(mongo_store, "_find_in", read)
+    found = await store.candidates([_profile(again).blocking_keys])
+    assert again.record_id not in {p.record_id for p in found}
+
+
+async def test_a_keying_is_kept_once_even_over_an_older_releases_form(mongo_stores: Any) -> None:
+    store = mongo_stores()
+    entry, again, _ = keyed_again_before_its_copy()
+    await one_by_one(store, again, entry)
+    records = store._records  # noqa: SLF001 - the test plays an older release's write
+    await records.update_one({"_id": again.record_id}, {"$unset": {"keyings.0.keying_unit": ""}})
+    await store.add_keyings([_profile(entry).as_keying_of(_profile(again))])  # a wave repeated
+    doc = await records.find_one({"_id": again.record_id})
+    assert [k["keying"] for k in doc["keyings"]] == [entry.record_id]
 
 
 async def test_review_flow(dedup_store: Any) -> None:

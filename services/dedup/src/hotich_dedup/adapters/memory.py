@@ -183,7 +183,9 @@ class InMemoryDedupStore:
             or decision.review_state is not None
         ):
             return None
-        checked = dataclasses.replace(decision, review_state=ReviewState.RESOLVED, review=review)
+        checked = dataclasses.replace(
+            decision, review_state=ReviewState.RESOLVED, review=review, published=False
+        )
         self.kept[key] = checked
         return checked
 

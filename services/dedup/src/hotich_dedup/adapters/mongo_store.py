@@ -226,11 +226,12 @@ def _state_doc(state: RecordState) -> dict[str, Any]:
 
 
 def _save_ops(state: RecordState) -> list[UpdateOne]:
-    """The updates saving a state over a stored record: one applies, or none.
+    """The updates saving a state over a stored record, in one unordered bulk write.
 
-    An older version is replaced, keyings included. The same version saved again (a
-    wave repeated after a crash, or replayed) keeps the keyings other records added
-    since: its profile is the same, and they still key its register entry again.
+    An older version is replaced, keyings included (the second update may then apply
+    too, and changes nothing). The same version saved again (a wave repeated after a
+    crash, or replayed) keeps the keyings other records added since: its profile is the
+    same, and they still key its register entry again.
     """
     doc = _state_doc(state)
     same: dict[str, Any] = {
@@ -442,18 +443,23 @@ class MongoDedupStore:
     async def add_keyings(self, keyings: Sequence[MatchProfile]) -> None:
         """Add each to its record's ``keyings``, and its keys to the record's.
 
-        Only where the record is active at that version; sets, so a repeat adds nothing.
+        Only where the record is active at that version and holds no keying from that
+        record yet, so a repeat adds nothing (even over a keying stored by an older
+        release, whose document has fewer fields).
         """
         if not keyings:
             return
         ops = [
             UpdateOne(
-                {"_id": k.record_id, "version": k.version, "active": True},
                 {
-                    "$addToSet": {
-                        "keyings": k.to_doc(),
-                        "blocking_keys": {"$each": list(k.blocking_keys)},
-                    }
+                    "_id": k.record_id,
+                    "version": k.version,
+                    "active": True,
+                    "keyings.keying": {"$ne": k.keying},
+                },
+                {
+                    "$push": {"keyings": k.to_doc()},
+                    "$addToSet": {"blocking_keys": {"$each": list(k.blocking_keys)}},
                 },
             )
             for k in keyings
@@ -490,7 +496,12 @@ class MongoDedupStore:
             )
             fixes = [
                 UpdateOne(
-                    {"_id": d["_id"], "version": d["version"], "keyings": d.get("keyings") or []},
+                    {
+                        "_id": d["_id"],
+                        "version": d["version"],
+                        "active": True,  # deactivated meanwhile: no keys at all
+                        "keyings": d.get("keyings") or [],
+                    },
                     {"$set": {"blocking_keys": keys}},
                 )
                 for d in docs
@@ -680,6 +691,7 @@ class MongoDedupStore:
                     "$set": {
                         "review_state": ReviewState.RESOLVED.value,
                         "review": review.model_dump(mode="json"),
+                        "published": False,
                     }
                 },
                 return_document=ReturnDocument.AFTER,

@@ -124,7 +124,8 @@ class DedupStore(Protocol):
 
         Only on a record version rejected as an exact duplicate that names a pair
         (``linked``) and was not checked yet; None otherwise. Nothing is published: the
-        record stays rejected, and the review is the Department's note of its check.
+        record stays rejected, and the review is the Department's note of its check. It
+        is marked unpublished (its effects pending) until :meth:`mark_published`.
         """
 
     async def add_distinct_pairs(self, pairs: Sequence[tuple[str, Mapping[str, str]]]) -> None:

@@ -204,6 +204,22 @@ async def _held_alike(store: DedupStore, decision: Decision, review: DuplicateRe
     return held  # the same finding again: complete it (idempotent)
 
 
+async def _complete_check(decision: Decision, store: DedupStore) -> None:
+    """Apply a pair check's effects (a distinct finding marks its pairs); note them done."""
+    review = decision.review
+    assert review is not None
+    if review.resolution == DuplicateResolution.DISTINCT:
+        prints = {m.record_id: m.fingerprint for m in decision.candidates}
+        await store.add_distinct_pairs(
+            [
+                (pair_id(a, b), {a: prints[a], b: prints[b]})
+                for a, b in decision.linked
+                if a in prints and b in prints
+            ]
+        )
+    await store.mark_published(decision.record_id, decision.version)
+
+
 async def resolve(
     store: DedupStore,
     publisher: Publisher,
@@ -272,7 +288,8 @@ async def check_pair(
         NotFound: the record's newest version is not a rejection naming a pair.
         OutOfScope: the principal may not check it (entered outside their scope).
         Conflict: already checked with the other finding.
-        RetryableError: the store did not answer.
+        RetryableError: the store did not answer; a check it recorded is completed
+            later by :func:`publish_pending` (the distinct pairs marked).
     """
     decision = await store.latest_decision(record_id)
     if decision is None or decision.status != RecordStatus.REJECTED or not decision.linked:
@@ -282,15 +299,7 @@ async def check_pair(
     review = _review(principal, resolution, note, now)
     checked = await store.claim_pair_check(record_id, decision.version, review)
     checked = checked or await _held_alike(store, decision, review)
-    if resolution == DuplicateResolution.DISTINCT:
-        prints = {m.record_id: m.fingerprint for m in checked.candidates}
-        await store.add_distinct_pairs(
-            [
-                (pair_id(a, b), {a: prints[a], b: prints[b]})
-                for a, b in checked.linked
-                if a in prints and b in prints
-            ]
-        )
+    await _complete_check(checked, store)
     return checked
 
 
@@ -301,8 +310,15 @@ async def publish_pending(
     limit: int = 100,
     topic: str = topics.RECORD_DEDUPLICATED,
 ) -> int:
-    """Complete resolutions whose event may not have been published; return how many."""
+    """Complete what a crash may have cut short; return how many.
+
+    Resolutions whose event may not have been published, and pair checks whose
+    distinct pairs may not have been marked.
+    """
     pending = await store.unpublished_reviews(limit)
     for decision in pending:
-        await _complete(decision, store, publisher, topic)
+        if decision.status == RecordStatus.REJECTED:  # a pair check: nothing to publish
+            await _complete_check(decision, store)
+        else:
+            await _complete(decision, store, publisher, topic)
     return len(pending)
