@@ -404,7 +404,9 @@ async def _unchecked(linked: Linked, store: DedupStore, profiles: Sequence[Match
     )
     if not marked:
         return linked
-    prints = {p.record_id: p.fingerprint for p in profiles}
+    # A record's own profile's, before its other keyings' (copies of it when kept).
+    ordered = sorted(profiles, key=lambda p: p.keying is None)
+    prints = {p.record_id: p.fingerprint for p in ordered}
 
     def checked(a: str, b: str) -> bool:
         held = marked.get(pair_id(a, b))
