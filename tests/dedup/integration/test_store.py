@@ -14,6 +14,7 @@ from hotich_contracts.events import DuplicateResolution, RecordStatus
 from hotich_contracts.units import default_registry
 from hotich_dedup.adapters import mongo_store
 from hotich_dedup.adapters.mongo_store import MongoDedupStore
+from hotich_dedup.domain.matching import pair_id
 from hotich_dedup.domain.model import ReviewState
 from hotich_dedup.domain.profile import build_profile
 from hotich_dedup.service_layer import review
@@ -337,6 +338,34 @@ async def test_a_distinct_pair_check_cut_short_is_completed_by_the_relay(
     assert held.linked == ()
 
 
+async def test_a_duplicate_pair_check_cut_short_is_finished_by_the_relay_unpublished(
+    dedup_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original, copy, again = keyed_twice_with_another_slip()
+    registry, pub = default_registry(), FakePublisher()
+    await one_by_one(dedup_store, again, original, copy)
+    done = dedup_store.mark_published
+
+    async def down(*_: Any) -> None:
+        raise RetryableError("dedup store: down")
+
+    monkeypatch.setattr(dedup_store, "mark_published", down)
+    with pytest.raises(RetryableError):
+        await review.check_pair(
+            dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DUPLICATE
+        )
+    monkeypatch.setattr(dedup_store, "mark_published", done)
+    # The same finding again (the clerk's retry) answers the check as recorded.
+    checked = await review.check_pair(
+        dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DUPLICATE
+    )
+    assert checked.review is not None
+    assert checked.review.resolution == DUPLICATE
+    assert await review.publish_pending(dedup_store, pub) == 0
+    assert pub.events(topics.RECORD_DEDUPLICATED) == []
+    assert await dedup_store.distinct_pairs([pair_id(*pair(again, original))]) == {}
+
+
 async def test_a_pulled_keying_gives_no_keys_back_to_a_record_deactivated_meanwhile(
     mongo_stores: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +384,20 @@ async def test_a_pulled_keying_gives_no_keys_back_to_a_record_deactivated_meanwh
     monkeypatch.setattr(mongo_store, "_find_in", read)
     found = await store.candidates([_profile(again).blocking_keys])
     assert again.record_id not in {p.record_id for p in found}
+
+
+async def test_a_record_holds_one_keying_per_rejected_record(dedup_store: Any) -> None:
+    entry, again, _ = keyed_again_before_its_copy()
+    await one_by_one(dedup_store, entry, again)
+    # The same rejected record's keying, other content (a repeat after a normalisation
+    # change, say): the first stays, on both stores.
+    other = death_at("25456", "Nguyễn Ngoc Nhan", book_number="01/1978")
+    twin = replace(_profile(other).as_keying_of(_profile(entry)), keying=again.record_id)
+    await dedup_store.add_keyings([twin])
+    found = await dedup_store.candidates([_profile(entry).blocking_keys, twin.blocking_keys])
+    assert [p.keying for p in found if p.record_id == entry.record_id] == [None, again.record_id]
+    [kept] = [p for p in found if p.keying == again.record_id]
+    assert kept.subjects == _profile(again).subjects
 
 
 async def test_a_keying_is_kept_once_even_over_an_older_releases_form(mongo_stores: Any) -> None:

@@ -151,7 +151,7 @@ class ProfileIndex:
         if owner is None or owner.version != keying.version:
             return False
         held = self._keyings.setdefault(keying.record_id, [])
-        if keying not in held:
+        if all(k.keying != keying.keying for k in held):  # one per rejected record
             held.append(keying)
             for key in keying.blocking_keys:
                 self._by_key.setdefault(key, set()).add(keying.record_id)
