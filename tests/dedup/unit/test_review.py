@@ -1,3 +1,4 @@
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -244,3 +245,24 @@ def test_the_topics_are_settings_defaulting_to_the_contract(
     monkeypatch.setenv("HOTICH_DEDUP_DEDUPLICATED_TOPIC", "t.out")
     moved = DedupSettings()
     assert (moved.source_topic, moved.deduplicated_topic) == ("t.in", "t.out")
+
+
+async def test_one_review_that_cannot_be_completed_holds_none_of_the_others_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, pub = InMemoryDedupStore(), FakePublisher()
+    a, b = await suspect(store)
+    await review.resolve(
+        store, pub, REGISTRY, DISTRICT, b.record_id, resolution=DuplicateResolution.DISTINCT
+    )
+    # Two pending: a's decision, unpublished without the record its event needs (a
+    # broken document), and b's resolution, its event lost.
+    key_a, key_b = (f"{r}:v{1:010d}" for r in (a.record_id, b.record_id))
+    store.kept[key_a] = dataclasses.replace(
+        store.kept[key_a], published=False, review=store.kept[key_b].review, record=None
+    )
+    store.kept[key_b] = dataclasses.replace(store.kept[key_b], published=False)
+    assert await review.publish_pending(store, pub) == 1
+    assert "could not be completed" in caplog.text
+    assert [d.record_id for d in await store.unpublished_reviews(10)] == [a.record_id]
+    assert len(pub.events(topics.RECORD_DEDUPLICATED)) == 2  # b's, published again

@@ -12,6 +12,7 @@ is harmless.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -31,13 +32,16 @@ from hotich_dedup.domain.model import Decision, ReviewState
 from hotich_dedup.service_layer.handlers import probable_duplicate_reason
 from hotich_dedup.service_layer.ports import DedupStore
 from hotich_runtime.auth import Principal, Role
+from hotich_runtime.errors import RetryableError
 from hotich_runtime.ports import Publisher
 
 __all__ = [
     "Conflict",
+    "InvalidResolution",
     "NotFound",
     "OutOfScope",
     "ReviewError",
+    "check_pair",
     "list_suspects",
     "publish_pending",
     "resolve",
@@ -45,6 +49,8 @@ __all__ = [
 ]
 
 REVIEWERS = (Role.DISTRICT_OFFICER, Role.DEPARTMENT_OFFICER)
+
+log = logging.getLogger(__name__)
 
 
 class ReviewError(Exception):
@@ -316,9 +322,20 @@ async def publish_pending(
     distinct pairs may not have been marked.
     """
     pending = await store.unpublished_reviews(limit)
+    done = 0
     for decision in pending:
-        if decision.status == RecordStatus.REJECTED:  # a pair check: nothing to publish
-            await _complete_check(decision, store)
-        else:
-            await _complete(decision, store, publisher, topic)
-    return len(pending)
+        try:
+            if decision.status == RecordStatus.REJECTED:  # a pair check: nothing to publish
+                await _complete_check(decision, store)
+            else:
+                await _complete(decision, store, publisher, topic)
+        except RetryableError:
+            raise  # the store or Kafka is down: the next round tries them all again
+        except Exception:  # noqa: BLE001 - one broken item must not hold the others back
+            log.exception(
+                "dedup: a review could not be completed; it stays pending",
+                extra={"record_id": decision.record_id, "record_version": decision.version},
+            )
+            continue
+        done += 1
+    return done
