@@ -311,23 +311,30 @@ async def test_a_pair_check_closes_the_rejection_and_distinct_stops_naming_the_p
     assert held.linked == ()
 
 
-async def test_a_distinct_pair_check_cut_short_is_completed_by_the_relay(
-    dedup_store: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _checked_while_down(
+    store: Any, monkeypatch: pytest.MonkeyPatch, method: str, resolution: DuplicateResolution
+) -> tuple[Any, Any, Any]:
+    """:func:`keyed_twice_with_another_slip`'s rejection checked while ``method`` fails."""
     original, copy, again = keyed_twice_with_another_slip()
-    registry, pub = default_registry(), FakePublisher()
-    await one_by_one(dedup_store, again, original, copy)
-    mark = dedup_store.add_distinct_pairs
+    await one_by_one(store, again, original, copy)
 
     async def down(*_: Any) -> None:
         raise RetryableError("dedup store: down")
 
-    monkeypatch.setattr(dedup_store, "add_distinct_pairs", down)
-    with pytest.raises(RetryableError):
-        await review.check_pair(
-            dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DISTINCT
-        )
-    monkeypatch.setattr(dedup_store, "add_distinct_pairs", mark)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, method, down)
+        with pytest.raises(RetryableError):
+            await review.check_pair(
+                store, default_registry(), DEPARTMENT, copy.record_id, resolution=resolution
+            )
+    return original, copy, again
+
+
+async def test_a_distinct_pair_check_cut_short_is_completed_by_the_relay(
+    dedup_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, copy, _ = await _checked_while_down(dedup_store, monkeypatch, "add_distinct_pairs", DISTINCT)
+    pub = FakePublisher()
     assert await review.publish_pending(dedup_store, pub) == 1
     assert await review.publish_pending(dedup_store, pub) == 0
     assert pub.events(topics.RECORD_DEDUPLICATED) == []  # a pair check publishes nothing
@@ -341,20 +348,10 @@ async def test_a_distinct_pair_check_cut_short_is_completed_by_the_relay(
 async def test_a_duplicate_pair_check_cut_short_is_finished_by_the_relay_unpublished(
     dedup_store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original, copy, again = keyed_twice_with_another_slip()
+    original, copy, again = await _checked_while_down(
+        dedup_store, monkeypatch, "mark_published", DUPLICATE
+    )
     registry, pub = default_registry(), FakePublisher()
-    await one_by_one(dedup_store, again, original, copy)
-    done = dedup_store.mark_published
-
-    async def down(*_: Any) -> None:
-        raise RetryableError("dedup store: down")
-
-    monkeypatch.setattr(dedup_store, "mark_published", down)
-    with pytest.raises(RetryableError):
-        await review.check_pair(
-            dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DUPLICATE
-        )
-    monkeypatch.setattr(dedup_store, "mark_published", done)
     # The same finding again (the clerk's retry) answers the check as recorded.
     checked = await review.check_pair(
         dedup_store, registry, DEPARTMENT, copy.record_id, resolution=DUPLICATE

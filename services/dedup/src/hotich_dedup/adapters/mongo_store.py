@@ -661,32 +661,30 @@ class MongoDedupStore:
         self, record_id: str, version: int, review: DuplicateReview
     ) -> Decision | None:
         """Open -> resolved in one atomic update."""
-        async with _store_errors():
-            doc = await self._decisions.find_one_and_update(
-                {"_id": decision_id(record_id, version), "review_state": ReviewState.OPEN.value},
-                {
-                    "$set": {
-                        "review_state": ReviewState.RESOLVED.value,
-                        "review": review.model_dump(mode="json"),
-                        "published": False,
-                    }
-                },
-                return_document=ReturnDocument.AFTER,
-            )
-        return None if doc is None else _decision(doc)
+        return await self._claim(
+            {"_id": decision_id(record_id, version), "review_state": ReviewState.OPEN.value},
+            review,
+        )
 
     async def claim_pair_check(
         self, record_id: str, version: int, review: DuplicateReview
     ) -> Decision | None:
         """Unchecked rejection naming a pair -> resolved, in one atomic update."""
+        return await self._claim(
+            {
+                "_id": decision_id(record_id, version),
+                "status": RecordStatus.REJECTED.value,
+                "linking": True,
+                "review_state": None,
+            },
+            review,
+        )
+
+    async def _claim(self, where: dict[str, Any], review: DuplicateReview) -> Decision | None:
+        """The decision ``where`` finds -> resolved by ``review``, unpublished; or None."""
         async with _store_errors():
             doc = await self._decisions.find_one_and_update(
-                {
-                    "_id": decision_id(record_id, version),
-                    "status": RecordStatus.REJECTED.value,
-                    "linking": True,
-                    "review_state": None,
-                },
+                where,
                 {
                     "$set": {
                         "review_state": ReviewState.RESOLVED.value,
