@@ -178,6 +178,13 @@ async def test_the_pairs_a_re_keying_names_are_checked_over_http(
     far = await client.post(url, json={"resolution": "distinct"}, headers=OFFICER)
     assert far.status_code == 403
     assert "phạm vi" in far.json()["detail"]
+    # Entered in district 707, but the pair's original is of 703: the Department's call.
+    entered_here = bearer("phong-tp-707", "707", Role.DISTRICT_OFFICER)
+    listed = await client.get("/v1/duplicates", params={"linked": "true"}, headers=entered_here)
+    [item] = listed.json()["items"]
+    assert item["can_check_pair"] is False
+    mine = await client.post(url, json={"resolution": "distinct"}, headers=entered_here)
+    assert mine.status_code == 403
     bad = await client.post(url, json={"resolution": "same"}, headers=DEPARTMENT)
     assert bad.status_code == 422
     accepted = f"/v1/duplicates/{again.record_id}/pair-check"
@@ -227,3 +234,24 @@ async def test_the_store_down_is_a_503_to_retry(
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "5"
         assert "thử lại" in answer.json()["detail"]
+
+
+async def test_a_district_officer_checks_the_pairs_when_every_record_is_of_the_district(
+    api: tuple[httpx.AsyncClient, InMemoryDedupStore, FakePublisher],
+) -> None:
+    client, store, _ = api
+    # The three keyings entered in Phường 3 (25459), district 703.
+    original, copy, again = (
+        e.model_copy(update={"unit_code": "25459"}) for e in keyed_twice_with_another_slip()
+    )
+    await one_by_one(store, again, original, copy)
+    listed = await client.get("/v1/duplicates", params={"linked": "true"}, headers=OFFICER)
+    [item] = listed.json()["items"]
+    assert item["can_check_pair"] is True
+    checked = await client.post(
+        f"/v1/duplicates/{copy.record_id}/pair-check",
+        json={"resolution": "distinct"},
+        headers=OFFICER,
+    )
+    assert checked.status_code == 200
+    assert checked.json()["review"]["reviewer_unit_code"] == "703"

@@ -124,7 +124,7 @@ def _view(decision: Decision, principal: Principal, deps: Any) -> dict[str, Any]
         "can_check_pair": decision.status == RecordStatus.REJECTED
         and bool(decision.linked)
         and decision.review_state is None
-        and review.may_resolve(principal, deps.registry, decision),
+        and review.may_check_pair(principal, deps.registry, decision),
         "record": None
         if decision.record is None
         else RECORD_ADAPTER.dump_python(decision.record, mode="json"),

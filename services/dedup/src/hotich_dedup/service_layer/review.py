@@ -122,6 +122,17 @@ def may_resolve(principal: Principal, registry: UnitRegistry, decision: Decision
     return allowed is None or decision.unit_code in allowed
 
 
+def may_check_pair(principal: Principal, registry: UnitRegistry, decision: Decision) -> bool:
+    """Whether the principal may note the check of the pairs a rejection names.
+
+    A distinct finding holds for every later reviewer, so a district officer may make it
+    only when every record involved (the rejected one and its candidates) is of the
+    district; the Department always.
+    """
+    allowed = scope_units(principal, registry)
+    return allowed is None or set(decision.units) <= set(allowed)
+
+
 def resolving_event(decision: Decision) -> RecordDeduplicated:
     """The event publishing a resolved suspicion: accepted (distinct) or rejected."""
     review = decision.review
@@ -292,7 +303,7 @@ async def check_pair(
 
     Raises:
         NotFound: the record's newest version is not a rejection naming a pair.
-        OutOfScope: the principal may not check it (entered outside their scope).
+        OutOfScope: the principal may not check it (:func:`may_check_pair`).
         Conflict: already checked with the other finding.
         RetryableError: the store did not answer; a check it recorded is completed
             later by :func:`publish_pending` (the distinct pairs marked).
@@ -300,7 +311,7 @@ async def check_pair(
     decision = await store.latest_decision(record_id)
     if decision is None or decision.status != RecordStatus.REJECTED or not decision.linked:
         raise NotFound(record_id)
-    if not may_resolve(principal, registry, decision):
+    if not may_check_pair(principal, registry, decision):
         raise OutOfScope(record_id)
     review = _review(principal, resolution, note, now)
     checked = await store.claim_pair_check(record_id, decision.version, review)
