@@ -633,7 +633,7 @@ class MongoDedupStore:
     ) -> Sequence[Decision]:
         """Decisions naming a pair, read by the ``linking`` index alone, filtered here.
 
-        They are few (13 re-keyings and some hundreds of suspects in the whole backlog),
+        They are few (12 in the whole backlog, read in stream order: dedup_quality.py),
         and a query on more fields, or an ``$or`` of the two kinds, had SecantusDB scan
         every decision (3.4-6 s per 100,000 decisions, measured; MongoDB would have used
         an index either way).
