@@ -365,12 +365,7 @@ async def _probable(
     marked = await store.distinct_pairs(pairs) if pairs else {}
 
     def distinct(a: MatchProfile, b: MatchProfile) -> bool:
-        prints = marked.get(pair_id(a.record_id, b.record_id))
-        return (
-            prints is not None
-            and prints.get(a.record_id) == a.fingerprint
-            and prints.get(b.record_id) == b.fingerprint
-        )
+        return _still_distinct(marked, (a.record_id, a.fingerprint), (b.record_id, b.fingerprint))
 
     result: dict[str, list[Match]] = {}
     linked: Linked = {}
@@ -394,6 +389,16 @@ async def _probable(
     return result, linked
 
 
+def _still_distinct(
+    marked: Mapping[str, Mapping[str, str]],
+    a: tuple[str, str | None],
+    b: tuple[str, str | None],
+) -> bool:
+    """Whether the pair of ``(record id, fingerprint)`` was marked distinct as they are."""
+    held = marked.get(pair_id(a[0], b[0]))
+    return held is not None and all(held.get(rid) == print_ for rid, print_ in (a, b))
+
+
 async def _unchecked(linked: Linked, store: DedupStore, profiles: Sequence[MatchProfile]) -> Linked:
     """``linked`` without the pairs checked and found distinct, neither changed since.
 
@@ -409,8 +414,7 @@ async def _unchecked(linked: Linked, store: DedupStore, profiles: Sequence[Match
     prints = {p.record_id: p.fingerprint for p in ordered}
 
     def checked(a: str, b: str) -> bool:
-        held = marked.get(pair_id(a, b))
-        return held is not None and all(held.get(i) == prints.get(i) for i in (a, b))
+        return _still_distinct(marked, (a, prints.get(a)), (b, prints.get(b)))
 
     kept = {rid: tuple(p for p in named if not checked(*p)) for rid, named in linked.items()}
     return {rid: named for rid, named in kept.items() if named}
