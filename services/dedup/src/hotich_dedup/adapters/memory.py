@@ -131,23 +131,11 @@ class InMemoryDedupStore:
         linked: bool = False,
     ) -> Sequence[Decision]:
         """Suspects in id order (with ``linked``, re-keyings naming a pair too)."""
-        wanted = None if units is None else set(units)
+        wanted = None if units is None else frozenset(units)
         found = []
         for key in sorted(self.kept):
             decision = self.kept[key]
-            if linked and not decision.linked:
-                continue
-            if linked and decision.status == RecordStatus.REJECTED:
-                # A re-keying naming a pair: nothing to resolve; open (no review state)
-                # until its record gets a new version (superseded).
-                held = decision.review_state or ReviewState.OPEN
-                if state is not None and held != state:
-                    continue
-            elif decision.status != RecordStatus.DUPLICATE_SUSPECTED or (
-                state is not None and decision.review_state != state
-            ):
-                continue
-            if wanted is not None and not wanted.intersection(decision.units):
+            if not decision.listed(state=state, units=wanted, linked=linked):
                 continue
             if after is not None and key <= after:
                 continue

@@ -117,3 +117,24 @@ class Decision:
     def units(self) -> tuple[str, ...]:
         """Units involved: the record's and its candidates' (for reviewers' scopes)."""
         return tuple(dict.fromkeys((self.unit_code, *(c.unit_code for c in self.candidates))))
+
+    def listed(
+        self, *, state: ReviewState | None, units: frozenset[str] | None, linked: bool
+    ) -> bool:
+        """Whether a review list (``GET /v1/duplicates``) shows this decision.
+
+        Suspects in ``state`` (None: any) involving one of ``units`` (None: any). With
+        ``linked``, only decisions naming a pair: such suspects, and the rejections of a
+        re-keying naming one, which have no review state until checked (open).
+        """
+        if linked and not self.linked:
+            return False
+        if self.status == RecordStatus.DUPLICATE_SUSPECTED:
+            held = self.review_state
+        elif linked and self.status == RecordStatus.REJECTED:
+            held = self.review_state or ReviewState.OPEN
+        else:
+            return False
+        if state is not None and held != state:
+            return False
+        return units is None or not units.isdisjoint(self.units)
