@@ -110,6 +110,19 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
     checked = {r["check"] for r in results["correctness"]["checks"]}
     assert "per record: sandbox holds a record twice" in checked
     assert pipeline["records_created"] == expected["created"]
+    # The Department's review after the run: every suspect resolved through dedup's API,
+    # then the sandbox and reporting as the truth says once the probable duplicates are
+    # rejected as such.
+    review = pipeline["review"]
+    assert review["passed"] is True, review["checks"]
+    assert expected["duplicate_suspected"] > 0
+    assert review["suspects"] == expected["duplicate_suspected"]
+    assert review["answers"] == {"200": review["suspects"]}
+    assert review["settled"] is True
+    assert review["counts"]["reporting"]["duplicate_suspected"] == 0
+    assert review["counts"]["sandbox"]["records"] == expected["exported"]
+    assert review["per_record"]["matching"] == expected["created"]
+    assert "| correctness after review" in text
     assert pipeline["records_per_s"] > 0
     assert pipeline["ingest"]["records_per_s"] > 0
     assert pipeline["latency"]["ack_ms"]["batch"]["n"] > 0

@@ -47,14 +47,14 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hotich_contracts import topics
-from hotich_local import accounts, bench_hops, stack
+from hotich_local import accounts, bench_hops, bench_review, stack
 from hotich_local.infra import procs
 from hotich_local.synth import PLAN_TOTAL, GenerationConfig, generate
 from hotich_local.synth.model import NoiseRates, Truth
@@ -103,6 +103,8 @@ class BenchOptions:
     settle_s: float = 30.0
     home: str | None = None
     stores: int = 1
+    review: bool = True
+    review_timeout_s: float = 900.0
     out: Path = Path("bench/results/e2e.json")
     plot: Path | None = Path("bench/results/e2e.png")
 
@@ -488,11 +490,12 @@ class Session:
         self.sandbox = httpx.AsyncClient(
             base_url=state.urls["national_sandbox"], timeout=60, headers=SANDBOX_KEY
         )
+        self.dedup = httpx.AsyncClient(base_url=state.urls["dedup"], timeout=120)
         self.officer = ""
 
     async def close(self) -> None:
         """Close the clients."""
-        for client in (self.intake, self.reporting, self.sandbox):
+        for client in (self.intake, self.reporting, self.sandbox, self.dedup):
             await client.aclose()
 
     async def login(self, username: str) -> str:
@@ -901,7 +904,7 @@ async def per_record(
     missed = sum(
         row.get("exported", 0)
         for want, row in matrix.items()
-        if want in ("duplicate_suspected", "rejected:duplicate_exact")
+        if want in ("duplicate_suspected", "rejected:duplicate_exact", bench_review.REVIEWED_LABEL)
     )
     return {
         "records": len(created),
@@ -920,6 +923,76 @@ async def per_record(
 
 
 # --------------------------------------------------------------------------- the runs
+
+
+async def department_review(
+    session: Session,
+    state: stack.StackState,
+    expected: Expected,
+    created: dict[str, int],
+    before: dict[str, dict[str, int]],
+    timeout_s: float,
+    echo: Echo,
+) -> dict[str, Any]:
+    """The Department resolves every suspect of the run; then the checks after review.
+
+    See :mod:`hotich_local.bench_review`. Not part of the timed run.
+    """
+    headers = {"Authorization": f"Bearer {session.officer}"}
+    started = time.monotonic()
+    listed = await bench_review.open_suspects(session.dedup, headers)
+    verdicts = [
+        v
+        for item in listed
+        if (v := bench_review.verdict(item, created, expected.group_of)) is not None
+    ]
+    distinct = sum(v.resolution == "distinct" for v in verdicts)
+    echo(
+        f"review: {len(verdicts):,} suspects of the run ({distinct} distinct by the truth) "
+        f"listed in {time.monotonic() - started:.0f}s"
+    )
+    resolving = time.monotonic()
+    outcome = await bench_review.resolve_all(session.dedup, headers, verdicts)
+    resolve_s = time.monotonic() - resolving
+    outcome.update(
+        suspects=len(verdicts),
+        distinct=distinct,
+        duplicate=len(verdicts) - distinct,
+        resolve_s=round(resolve_s, 1),
+        resolutions_per_s=round(len(verdicts) / resolve_s, 1) if resolve_s > 0 else None,
+    )
+    echo(f"review: {outcome['answers']} in {resolve_s:.0f}s")
+
+    want_rejected = expected.rejected + expected.duplicate_suspected
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rep = _delta(await session.reporting_counts(), before["reporting"])
+        sandbox = _delta(await session.sandbox_counts(), before["sandbox"])
+        settled = (
+            rep.get("duplicate_suspected", 0) == 0
+            and rep.get("exported", 0) == expected.exported
+            and rep.get("rejected", 0) == want_rejected
+            and sandbox.get("records", 0) == expected.exported
+        )
+        if settled or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1.0)
+    outcome["settled"] = settled
+    outcome["settle_s"] = round(time.monotonic() - resolving - resolve_s, 1)
+    reviewed = replace(expected, labels=bench_review.reviewed_labels(expected.labels))
+    records = await per_record(state, reviewed, created)
+    echo(
+        f"review: {'settled' if settled else 'NOT settled'}; per record "
+        f"{records['matching']:,} of {records['records']:,} as their truth says after review"
+    )
+    rows = bench_review.review_checks(
+        expected.exported, want_rejected, outcome, rep, sandbox, records
+    )
+    outcome["per_record"] = records
+    outcome["counts"] = {"reporting": rep, "sandbox": sandbox}
+    outcome["checks"] = [{"check": c, "expected": e, "actual": a, "ok": e == a} for c, e, a in rows]
+    outcome["passed"] = all(r["ok"] for r in outcome["checks"])
+    return outcome
 
 
 FROZEN_FOR_CHECKS = ("validation", "dedup", "export")
@@ -1230,6 +1303,11 @@ async def run_pipeline(
                 f"says ({time.monotonic() - checked:.0f}s to check)"
             )
         records["paused_for_checks"] = bool(frozen)
+        reviewed = None
+        if opts.review and status == "complete":
+            reviewed = await department_review(
+                session, state, expected, progress.created, before, opts.review_timeout_s, echo
+            )
         watcher.cancel()
         with suppress(asyncio.CancelledError):
             await watcher
@@ -1298,6 +1376,7 @@ async def run_pipeline(
         "counts_before": before,
         "counts_after": after,
         "per_record": records,
+        "review": reviewed,
         "timeline": timeline,
         "lag_timeline": lag.rows,
         "cores_timeline": cpu.cores_timeline(),
@@ -1751,6 +1830,27 @@ def table(results: dict[str, Any]) -> str:
             "passed" if results["correctness"]["passed"] else "**FAILED**",
         )
     )
+    review = p.get("review")
+    if review is not None:
+        records = review["per_record"]
+        rows += [
+            (
+                "Department's review (not timed): suspects resolved",
+                f"{review['suspects']:,} ({review['distinct']} distinct, "
+                f"{review['duplicate']:,} duplicate) in {_fmt(review['resolve_s'], ' s')}, "
+                f"{_fmt(review['resolutions_per_s'])}/s; p50 {_fmt(review['p50_ms'], ' ms')}, "
+                f"p99 {_fmt(review['p99_ms'], ' ms')}",
+            ),
+            (
+                "records as their own truth says, after review",
+                f"{records['matching']:,} of {records['records']:,} "
+                f"({records['duplicates_exported']} duplicates exported)",
+            ),
+            (
+                "correctness after review",
+                "passed" if review["passed"] else "**FAILED**",
+            ),
+        ]
     width = max(len(r[0]) for r in rows)
     lines = [f"| {'what'.ljust(width)} | figure |", f"|{'-' * (width + 2)}|---|"]
     lines += [f"| {a.ljust(width)} | {v} |" for a, v in rows]

@@ -291,6 +291,13 @@ def bench(
         typer.Option(min=1, help="Store processes of a fresh stack (see hotich up --stores)."),
     ] = 1,
     store_server: StoreServerOpt = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            help="After the run, resolve every suspect through dedup's review API as the "
+            "Department would (the truth as the paper register) and check the result."
+        ),
+    ] = True,
 ) -> None:
     """End-to-end benchmark: throughput, latency, lag, CPU and RSS, checked against the truth."""
     _choose_store_server(store_server)
@@ -310,14 +317,16 @@ def bench(
         timeout_s=timeout,
         home=home,
         stores=stores,
+        review=review,
         out=Path(out),
         plot=Path(plot) if plot else None,
     )
     results = asyncio.run(e2e.run(options))
     typer.echo(e2e.table(results))
     typer.echo(f"results: {out}" + (f", plot: {plot}" if plot else ""))
-    if not results["correctness"]["passed"]:
-        for row in results["correctness"]["checks"]:
+    reviewed = results["pipeline"].get("review") or {"passed": True, "checks": []}
+    if not (results["correctness"]["passed"] and reviewed["passed"]):
+        for row in [*results["correctness"]["checks"], *reviewed["checks"]]:
             if not row["ok"]:
                 typer.echo(
                     f"MISMATCH {row['check']}: expected {row['expected']}, got {row['actual']}",

@@ -1,0 +1,81 @@
+"""``hotich bench``'s Department review: the verdicts a reviewer with the truth gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotich_local import bench_review
+
+
+def suspect(record_id: str, *candidates: str) -> dict[str, Any]:
+    """A ``GET /v1/duplicates`` item, as much of it as the review reads."""
+    return {"record_id": record_id, "candidates": [{"record_id": c} for c in candidates]}
+
+
+CREATED = {"r-orig": 1, "r-copy": 2, "r-namesake": 3, "r-other": 4, "r-copy2": 5}
+GROUPS = {1: 1, 2: 1, 5: 1}  # 1 is the original, 2 and 5 its probable duplicates
+
+
+def test_a_suspect_with_a_candidate_of_its_group_is_a_duplicate_of_that_candidate() -> None:
+    found = bench_review.verdict(suspect("r-copy", "r-other", "r-orig"), CREATED, GROUPS)
+    assert found == bench_review.Verdict("r-copy", "duplicate", "r-orig")
+
+
+def test_the_original_held_after_its_copy_arrived_first_is_the_duplicate() -> None:
+    # Clients post concurrently: the copy may be exported first and the original held.
+    found = bench_review.verdict(suspect("r-orig", "r-copy"), CREATED, GROUPS)
+    assert found == bench_review.Verdict("r-orig", "duplicate", "r-copy")
+
+
+def test_a_namesake_with_no_candidate_of_its_group_is_distinct() -> None:
+    found = bench_review.verdict(suspect("r-namesake", "r-orig"), CREATED, GROUPS)
+    assert found == bench_review.Verdict("r-namesake", "distinct")
+    # A group member whose candidates are all outside its group is distinct too.
+    found = bench_review.verdict(suspect("r-copy2", "r-namesake"), CREATED, GROUPS)
+    assert found == bench_review.Verdict("r-copy2", "distinct")
+
+
+def test_another_runs_suspect_and_candidate_are_not_this_runs() -> None:
+    assert bench_review.verdict(suspect("r-elsewhere", "r-orig"), CREATED, GROUPS) is None
+    found = bench_review.verdict(suspect("r-copy", "r-elsewhere"), CREATED, GROUPS)
+    assert found == bench_review.Verdict("r-copy", "distinct")
+
+
+def test_after_review_a_probable_duplicate_is_rejected_as_one() -> None:
+    labels = [None, "exported", "duplicate_suspected", "rejected:duplicate_exact", None]
+    assert bench_review.reviewed_labels(labels) == [
+        None,
+        "exported",
+        "rejected:duplicate_probable",
+        "rejected:duplicate_exact",
+        None,
+    ]
+
+
+def test_the_checks_after_review_compare_every_figure() -> None:
+    outcome = {"suspects": 3, "answers": {"200": 2, "409": 1}}
+    records = {
+        "records": 10,
+        "matching": 9,
+        "duplicates_exported": 1,
+        "sandbox": {"read": True, "missing": 0, "unexpected": 1, "held_twice": 0},
+    }
+    rows = bench_review.review_checks(
+        7,
+        3,
+        outcome,
+        {"exported": 7, "rejected": 2, "duplicate_suspected": 1},
+        {"records": 8},
+        records,
+    )
+    failed = {check for check, want, got in rows if want != got}
+    assert failed == {
+        "review: suspects resolved (200)",
+        "review: resolutions refused or given up",
+        "review: sandbox records held (exported)",
+        "review: reporting rejected",
+        "review: reporting duplicate_suspected",
+        "review: per record, final state as its truth says",
+        "review: per record, duplicates exported",
+        "review: per record, sandbox holds an unexpected record",
+    }
