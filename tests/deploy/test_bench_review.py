@@ -79,3 +79,10 @@ def test_the_checks_after_review_compare_every_figure() -> None:
         "review: per record, duplicates exported",
         "review: per record, sandbox holds an unexpected record",
     }
+
+
+def test_a_run_held_short_of_the_truth_is_reviewed_a_moving_one_is_not() -> None:
+    # A whole-backlog run ends "stalled": its namesakes wait for the review.
+    assert bench_review.reviews_after("complete") is True
+    assert bench_review.reviews_after("stalled") is True
+    assert bench_review.reviews_after("timeout") is False

@@ -965,6 +965,8 @@ async def department_review(
 
     want_rejected = expected.rejected + expected.duplicate_suspected
     deadline = time.monotonic() + timeout_s
+    last: tuple[dict[str, int], dict[str, int]] | None = None
+    last_change = time.monotonic()
     while True:
         rep = _delta(await session.reporting_counts(), before["reporting"])
         sandbox = _delta(await session.sandbox_counts(), before["sandbox"])
@@ -974,7 +976,12 @@ async def department_review(
             and rep.get("rejected", 0) == want_rejected
             and sandbox.get("records", 0) == expected.exported
         )
-        if settled or time.monotonic() > deadline:
+        now = time.monotonic()
+        if (rep, sandbox) != last:
+            last, last_change = (rep, sandbox), now
+        # Counts that never reach the truth's (a duplicate the pipeline exported) stop
+        # moving: the checks below then say what differs.
+        if settled or now > deadline or now - last_change > REVIEW_SETTLE_S:
             break
         await asyncio.sleep(1.0)
     outcome["settled"] = settled
@@ -995,6 +1002,8 @@ async def department_review(
     return outcome
 
 
+REVIEW_SETTLE_S = 60.0
+"""After the review, the wait ends when the counts have not moved for this long."""
 FROZEN_FOR_CHECKS = ("validation", "dedup", "export")
 """The stages whose writes the end-of-run checks read: paused for them after a timeout."""
 CATCH_UP_S = 180.0
@@ -1304,7 +1313,7 @@ async def run_pipeline(
             )
         records["paused_for_checks"] = bool(frozen)
         reviewed = None
-        if opts.review and status == "complete":
+        if opts.review and bench_review.reviews_after(status):
             reviewed = await department_review(
                 session, state, expected, progress.created, before, opts.review_timeout_s, echo
             )

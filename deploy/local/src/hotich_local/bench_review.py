@@ -51,6 +51,17 @@ class Verdict:
     duplicate_of: str | None = None
 
 
+def reviews_after(status: str) -> bool:
+    """Whether a run that ended with ``status`` gets the review.
+
+    ``complete``: every count reached the truth's. ``stalled``: nothing moved for the
+    settle time with counts short of the truth's, which is how a run holding records for
+    review ends (the 37 namesakes of the whole backlog): the pipeline is at rest, and the
+    review is what it waits for. Not after ``timeout``: the pipeline is still moving.
+    """
+    return status in ("complete", "stalled")
+
+
 def verdict(
     item: dict[str, Any], created: dict[str, int], group_of: dict[int, int]
 ) -> Verdict | None:
