@@ -118,6 +118,8 @@ async def test_bench_reports_figures_and_matches_the_ground_truth(
     assert expected["duplicate_suspected"] > 0
     assert review["suspects"] == expected["duplicate_suspected"]
     assert review["answers"] == {"200": review["suspects"]}
+    assert review["latency_ms"]["n"] == review["suspects"]
+    assert review["latency_ms"]["p99"] > 0
     assert review["settled"] is True
     assert review["counts"]["reporting"]["duplicate_suspected"] == 0
     assert review["counts"]["sandbox"]["records"] == expected["exported"]

@@ -954,6 +954,7 @@ async def department_review(
     resolving = time.monotonic()
     outcome = await bench_review.resolve_all(session.dedup, headers, verdicts)
     resolve_s = time.monotonic() - resolving
+    outcome["latency_ms"] = percentiles(outcome.pop("latencies_s"), 1000, 1)
     outcome.update(
         suspects=len(verdicts),
         distinct=distinct,
@@ -997,8 +998,7 @@ async def department_review(
     )
     outcome["per_record"] = records
     outcome["counts"] = {"reporting": rep, "sandbox": sandbox}
-    outcome["checks"] = [{"check": c, "expected": e, "actual": a, "ok": e == a} for c, e, a in rows]
-    outcome["passed"] = all(r["ok"] for r in outcome["checks"])
+    outcome.update(checked(rows))
     return outcome
 
 
@@ -1684,6 +1684,11 @@ def correctness(expected: Expected, pipeline: dict[str, Any]) -> dict[str, Any]:
                 ),
                 ("per record: sandbox holds a record twice", 0, sandbox["held_twice"]),
             ]
+    return checked(checks)
+
+
+def checked(checks: Sequence[tuple[str, int, int]]) -> dict[str, Any]:
+    """(check, expected, actual) rows as the results hold them, and whether all agree."""
     rows = [{"check": c, "expected": e, "actual": a, "ok": e == a} for c, e, a in checks]
     return {"passed": all(r["ok"] for r in rows), "checks": rows}
 
@@ -1847,8 +1852,9 @@ def table(results: dict[str, Any]) -> str:
                 "Department's review (not timed): suspects resolved",
                 f"{review['suspects']:,} ({review['distinct']} distinct, "
                 f"{review['duplicate']:,} duplicate) in {_fmt(review['resolve_s'], ' s')}, "
-                f"{_fmt(review['resolutions_per_s'])}/s; p50 {_fmt(review['p50_ms'], ' ms')}, "
-                f"p99 {_fmt(review['p99_ms'], ' ms')}",
+                f"{_fmt(review['resolutions_per_s'])}/s; p50 "
+                f"{_fmt(review['latency_ms'].get('p50'), ' ms')}, p99 "
+                f"{_fmt(review['latency_ms'].get('p99'), ' ms')}",
             ),
             (
                 "records as their own truth says, after review",

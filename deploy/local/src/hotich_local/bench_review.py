@@ -107,7 +107,10 @@ async def open_suspects(dedup: httpx.AsyncClient, headers: dict[str, str]) -> li
 async def resolve_all(
     dedup: httpx.AsyncClient, headers: dict[str, str], verdicts: list[Verdict]
 ) -> dict[str, Any]:
-    """Post every verdict (``CONCURRENCY`` at a time, a 503 retried after its Retry-After)."""
+    """Post every verdict (``CONCURRENCY`` at a time, a 503 retried after its Retry-After).
+
+    The answers by status code, the first errors, and each answered post's latency.
+    """
     answers: dict[str, int] = {}
     errors: list[str] = []
     latencies: list[float] = []
@@ -140,17 +143,7 @@ async def resolve_all(
             answers["gave_up"] = answers.get("gave_up", 0) + 1
 
     await asyncio.gather(*(post(v) for v in verdicts))
-    latencies.sort()
-    return {
-        "answers": answers,
-        "errors": errors[:10],
-        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-        "p99_ms": (
-            round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
-            if latencies
-            else None
-        ),
-    }
+    return {"answers": answers, "errors": errors[:10], "latencies_s": latencies}
 
 
 def review_checks(
