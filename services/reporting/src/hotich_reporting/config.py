@@ -20,21 +20,21 @@ class ReportingSettings(ServiceSettings):
     http_port: int = 8001
     group_id: str = "hotich-reporting"
     consumer_max_records: int = Field(
-        default=30000,
+        default=20000,
         ge=1,
         description="Most events in one batch (the four topics together), and so in one "
         "transaction. A batch is whatever arrived while the last one was written, up to "
-        "this: the events of one record read together are written once. Draining 100,000 "
-        "records' events alone on SecantusDB (read in step, below), with fetches of 256 "
-        "KiB a partition (HOTICH_REPORTING_CONSUMER_PARTITION_FETCH_BYTES): 20,000 made "
-        "1,982-2,064 records/s with a peak RSS of 214 MB, 30,000 2,831 and 244 MB, 40,000 "
-        "3,096 and 268 MB; 50,000 records' events: 20,000 1,979 records/s and 206 MB, "
-        "10,000 1,412 and 181 MB. Since batches keep message references, not the Kafka "
-        "client's records (150,000 records' events, bench/reporting_bench.py): 30,000 "
-        "2,659 records/s and 238 MB, 20,000 2,190 and 208 MB, 15,000 1,908 and 200 MB; "
-        "beside the whole pipeline, which feeds it slower than that, 30,000 peaked at 219 "
-        "MB over the whole backlog. With the Kafka client's 1 MiB "
-        "fetches: 5,000 961 records/s and 330 MB, 20,000 1,455 and 430 MB, 100,000 2,246 "
+        "this: the events of one record read together are written once. Memory grows "
+        "with it: two batches are held (the one written and the one read ahead), and a "
+        "batch of dedup's and export's events of records entered long before is one "
+        "record state each (~2.5 KB). Draining 150,000 records' events alone on "
+        "SecantusDB (bench/reporting_bench.py, MALLOC_ARENA_MAX=2, 2026-12-08, two runs "
+        "each): 20,000 made 2,691 and 1,575 records/s with peak RSS 156.7 and 170.6 MB, "
+        "30,000 2,001 and 1,947 with 176.1 and 180.2, 15,000 1,301 and 158.2 (one run): "
+        "single runs vary more than the settings do in speed. Beside the whole pipeline "
+        "over the whole backlog, 30,000 peaked at 183-196 MB, its last step when ingest "
+        "ended and the batches became dedup's and export's events. Earlier, with the "
+        "Kafka client's 1 MiB fetches: 5,000 961 records/s and 330 MB, 100,000 2,246 "
         "and 838 MB. Raise it to catch up a backlog where memory allows; beside the other "
         "stages on one store, long transactions keep old versions alive and slow them.",
     )

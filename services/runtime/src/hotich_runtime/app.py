@@ -33,6 +33,7 @@ from hotich_runtime.kafka import (
 )
 from hotich_runtime.logs import configure_logging
 from hotich_runtime.memory_profile import trace_memory
+from hotich_runtime.memory_trim import start_trimming
 from hotich_runtime.pipelined import PipelinedConsumer
 from hotich_runtime.settings import ServiceSettings
 
@@ -156,6 +157,7 @@ def run(app_path: str, settings: ServiceSettings) -> None:
     import uvicorn
 
     tune_gc(settings.gc_threshold)  # here, not in the lifespan: tests embed the apps
+    start_trimming(settings.malloc_trim_interval_s)
     if settings.tracemalloc_file:  # diagnosis only
         trace_memory(settings.tracemalloc_file, settings.tracemalloc_frames)
     uvicorn.run(

@@ -62,6 +62,12 @@ class ServiceSettings(BaseSettings):
         description="Allocations between young garbage collections (Python's default: 700; "
         "0 keeps Python's settings and skips gc.freeze).",
     )
+    malloc_trim_interval_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between handing freed memory back to the system (glibc "
+        "malloc_trim; see hotich_runtime.memory_trim; 0: never).",
+    )
     tracemalloc_file: str | None = Field(
         default=None,
         description="Diagnosis only: trace Python allocations and write the largest sites "
