@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import httpx
 
 from hotich_local import bench_review
 
@@ -86,3 +89,41 @@ def test_a_run_held_short_of_the_truth_is_reviewed_a_moving_one_is_not() -> None
     assert bench_review.reviews_after("complete") is True
     assert bench_review.reviews_after("stalled") is True
     assert bench_review.reviews_after("timeout") is False
+
+
+async def test_resolutions_retry_a_busy_service_and_count_every_answer() -> None:
+    """503 is retried after its Retry-After; other refusals are counted and reported."""
+    posted: list[tuple[str, dict[str, Any]]] = []
+    busy = {"r-copy": 2}  # dedup answers 503 twice before taking this one
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        record_id = request.url.path.split("/")[3]
+        posted.append((record_id, json.loads(request.content)))
+        if busy.get(record_id, 0) > 0:
+            busy[record_id] -= 1
+            return httpx.Response(503, headers={"Retry-After": "0"})
+        if record_id == "r-gone":
+            return httpx.Response(409, json={"detail": "not held"})
+        return httpx.Response(200, json={"record_id": record_id})
+
+    verdicts = [
+        bench_review.Verdict("r-copy", "duplicate", "r-orig"),
+        bench_review.Verdict("r-namesake", "distinct"),
+        bench_review.Verdict("r-gone", "distinct"),
+    ]
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url="http://dedup"
+    ) as client:
+        outcome = await bench_review.resolve_all(client, {}, verdicts)
+
+    assert outcome["answers"] == {"200": 2, "409": 1}
+    assert outcome["errors"] == ['r-gone: 409 {"detail":"not held"}']
+    assert len(outcome["latencies_s"]) == 3  # answered posts only, not the 503s
+    assert [r for r, _ in posted].count("r-copy") == 3
+    bodies = dict(posted)
+    assert bodies["r-copy"] == {
+        "resolution": "duplicate",
+        "note": "hotich bench",
+        "duplicate_of": "r-orig",
+    }
+    assert bodies["r-namesake"] == {"resolution": "distinct", "note": "hotich bench"}
