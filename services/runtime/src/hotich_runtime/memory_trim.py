@@ -7,8 +7,9 @@ it ever held and never comes down, though most of it is free. ``malloc_trim(0)``
 the free pages inside the heaps back (``madvise``), which is what a memory limit counts.
 
 A daemon thread calls it every ``interval_s`` seconds. ctypes lets go of the GIL during
-the call; it takes the allocator's locks for a few milliseconds on a heap of a few
-hundred MB. Where the C library is not glibc (musl, macOS) there is nothing to call and
+the call, which holds the allocator's lock while it walks the heap: here 68 ms the first
+time after a 200 MB batch of 1 KB blocks was freed (handing back 180 MB), 8 ms on the
+same heap once nothing more is free; allocations in other threads wait meanwhile. Where the C library is not glibc (musl, macOS) there is nothing to call and
 no thread is started.
 """
 
