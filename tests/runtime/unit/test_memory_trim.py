@@ -9,9 +9,10 @@ import textwrap
 import time
 
 import pytest
+import uvicorn
 from pydantic_settings import SettingsConfigDict
 
-from hotich_runtime import memory_trim
+from hotich_runtime import app, memory_trim
 from hotich_runtime.settings import ServiceSettings
 
 
@@ -80,3 +81,16 @@ def test_services_trim_every_five_seconds_by_default(monkeypatch: pytest.MonkeyP
     assert Settings().malloc_trim_interval_s == 5.0
     monkeypatch.setenv("HOTICH_SOME_SERVICE_MALLOC_TRIM_INTERVAL_S", "0")
     assert Settings().malloc_trim_interval_s == 0
+
+
+def test_a_service_process_starts_trimming_before_it_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run`` (every service's ``main``) starts the thread with the service's interval."""
+    calls: list[str] = []
+    monkeypatch.setattr(app, "tune_gc", lambda threshold: calls.append("gc"))
+    monkeypatch.setattr(app, "start_trimming", lambda s: calls.append(f"trim every {s}s"))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append("serve"))
+    monkeypatch.setenv("HOTICH_SOME_SERVICE_MALLOC_TRIM_INTERVAL_S", "2.5")
+    app.run("some_service:create_app", Settings())
+    assert calls == ["gc", "trim every 2.5s", "serve"]
