@@ -65,12 +65,14 @@ def test_trimming_hands_a_freed_batch_back_to_the_system() -> None:
     assert trimmed["after"] < trimmed["freed"] - 100
 
 
-def test_the_trimming_thread_runs_in_the_background() -> None:
-    thread = memory_trim.start_trimming(0.01)
-    assert thread is not None
+def test_the_trimming_thread_runs_in_the_background_until_stopped() -> None:
+    trimming = memory_trim.start_trimming(0.01)
+    assert trimming is not None
     time.sleep(0.05)
-    assert thread.daemon
-    assert thread.is_alive()
+    assert trimming.thread.daemon
+    assert trimming.thread.is_alive()
+    trimming.stop()
+    assert not trimming.thread.is_alive()
 
 
 def test_no_trimming_when_switched_off() -> None:

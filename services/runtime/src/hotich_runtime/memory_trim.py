@@ -9,8 +9,9 @@ the free pages inside the heaps back (``madvise``), which is what a memory limit
 A daemon thread calls it every ``interval_s`` seconds. ctypes lets go of the GIL during
 the call, which holds the allocator's lock while it walks the heap: here 68 ms the first
 time after a 200 MB batch of 1 KB blocks was freed (handing back 180 MB), 8 ms on the
-same heap once nothing more is free; allocations in other threads wait meanwhile. Where the C library is not glibc (musl, macOS) there is nothing to call and
-no thread is started.
+same heap once nothing more is free; allocations in other threads wait meanwhile. Where
+the C library is not glibc (musl, macOS) there is nothing to call and no thread is
+started.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import ctypes.util
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,20 @@ def glibc_trim() -> Callable[[], int] | None:
     return lambda: int(trim(0))
 
 
-def start_trimming(interval_s: float) -> threading.Thread | None:
+@dataclass(frozen=True)
+class Trimming:
+    """The running trimmer: its thread, and the event that ends it when set."""
+
+    thread: threading.Thread
+    stopped: threading.Event
+
+    def stop(self) -> None:
+        """End the thread (a service's trimmer runs until the process exits)."""
+        self.stopped.set()
+        self.thread.join()
+
+
+def start_trimming(interval_s: float) -> Trimming | None:
     """Trim every ``interval_s`` seconds in a daemon thread (0 or no glibc: not started)."""
     if interval_s <= 0:
         return None
@@ -46,12 +61,12 @@ def start_trimming(interval_s: float) -> threading.Thread | None:
     if trim is None:
         log.info("no malloc_trim in this C library: freed memory is not handed back")
         return None
-    stop = threading.Event()
+    stopped = threading.Event()
 
     def loop() -> None:
-        while not stop.wait(interval_s):
+        while not stopped.wait(interval_s):
             trim()
 
     thread = threading.Thread(target=loop, name="malloc-trim", daemon=True)
     thread.start()
-    return thread
+    return Trimming(thread, stopped)
