@@ -17,7 +17,6 @@ started.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import threading
 from collections.abc import Callable
@@ -27,12 +26,13 @@ log = logging.getLogger(__name__)
 
 
 def glibc_trim() -> Callable[[], int] | None:
-    """The C library's ``malloc_trim(0)`` as a function, or None where it has none (not glibc)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """The C library's ``malloc_trim(0)`` as a function, or None where it has none (not glibc).
+
+    Looked up among the symbols the process has loaded already, the C library's with them:
+    ``ctypes.util.find_library`` would run ``ldconfig`` at every service's start.
+    """
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
