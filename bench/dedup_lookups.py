@@ -52,7 +52,9 @@ async def main(args: argparse.Namespace) -> None:
     profiles = _profiles(args.total, args.seed)
     held, probe = profiles[: -args.probe], profiles[-args.probe :]
     with tempfile.TemporaryDirectory() as tmp:
-        server = SecantusServer(Path(tmp) / "data", port=free_port(), standalone=True)
+        server = SecantusServer(
+            Path(tmp) / "data", port=free_port(), standalone=True, cache_size=args.cache_size
+        )
         pid = server.start(Path(tmp) / "store.log")
         client = mongo.make_client(server.url, app_name="bench-dedup-lookups")
         try:
@@ -89,6 +91,7 @@ if __name__ == "__main__":
     parser.add_argument("--total", type=int, default=300_000, help="generated items")
     parser.add_argument("--probe", type=int, default=3000, help="records looked up")
     parser.add_argument("--seed", type=int, default=2547)
+    parser.add_argument("--cache-size", help="the store's WiredTiger cache (e.g. 256M)")
     parser.add_argument(
         "--chunks", type=lambda s: [int(x) for x in s.split(",")], default=[10, 20, 40, 10]
     )

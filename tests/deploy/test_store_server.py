@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from hotich_local.infra import mongo
-from hotich_local.infra.mongo import SecantusServer
+from hotich_local.infra.mongo import SecantusServer, default_cache_size
 
 
 def _fake_rust_server(directory: Path) -> Path:
@@ -31,10 +33,13 @@ def test_the_python_server_is_the_default(monkeypatch: pytest.MonkeyPatch) -> No
     assert command[4:6] == ["--host", "127.0.0.1"]
     assert "--storage-path" in command
     assert command[command.index("--storage-path") + 1] == mongo.IN_MEMORY
-    assert "--cache-size" not in command
+    assert command[command.index("--cache-size") + 1] == default_cache_size()
 
 
-def test_the_rust_server_runs_as_it_is_with_the_python_servers_cache(tmp_path: Path) -> None:
+def test_the_rust_server_runs_as_it_is_with_the_default_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTICH_STORE_CACHE_SIZE", "1G")
     binary = _fake_rust_server(tmp_path / "bin")
     server = SecantusServer(tmp_path / "data", port=27999, standalone=True, executable=str(binary))
     assert server.kind == "secantusdb-rs"
@@ -45,6 +50,23 @@ def test_the_rust_server_runs_as_it_is_with_the_python_servers_cache(tmp_path: P
     assert command[-1] == "--standalone"
     sized = SecantusServer(None, port=1, cache_size="256M", executable=str(binary))
     assert sized.command()[sized.command().index("--cache-size") + 1] == "256M"
+
+
+def test_the_default_cache_is_half_the_memory_left_shared_by_the_stores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HOTICH_STORE_CACHE_SIZE", raising=False)
+    gib = 2**30
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 25 * gib // 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert default_cache_size() == "12288M"  # (25 GiB - 1 GiB) / 2
+    assert default_cache_size(3) == "4096M"
+    pages["SC_PHYS_PAGES"] = 1 * gib // 4096  # a small machine: the floor
+    assert default_cache_size() == "256M"
+    monkeypatch.setenv("HOTICH_STORE_CACHE_SIZE", "3G")
+    assert default_cache_size(2) == "3G"
+    python = SecantusServer(None, port=1, executable=sys.executable)
+    assert python.command()[python.command().index("--cache-size") + 1] == "3G"
 
 
 def test_a_throwaway_rust_store_lives_in_a_temp_dir_removed_on_stop(tmp_path: Path) -> None:

@@ -444,6 +444,7 @@ async def _start_store(
         data / name.replace("store", "secantus"),
         port=port,
         standalone=not replica_set_needed(index - 1, config.stores),
+        cache_size=mongo.default_cache_size(max(1, config.stores)),
     )
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")

@@ -30,6 +30,31 @@ RUST_SERVER_CRATE = ("secantus-mdb", "0.5.3-beta.196", "1.98")
 """The Rust server's crate, version and the rustc it needs (``make store-rs`` builds it)."""
 
 
+CACHE_SIZE_ENV = "HOTICH_STORE_CACHE_SIZE"
+
+
+def default_cache_size(stores: int = 1) -> str:
+    """A local store's WiredTiger cache cap: ``HOTICH_STORE_CACHE_SIZE``, else MongoDB's rule.
+
+    MongoDB's default is half of (RAM - 1 GiB), at least 256 MiB; with ``stores`` servers
+    on one machine each gets its share of that. The cap is not reserved: WiredTiger's
+    cache grows to it as the data is read or written. A cache smaller than what the
+    services touch makes every write evict and read pages back: with a 64 MiB cache,
+    storing 246,105 match profiles took 487 s against 33 s with 2 GiB
+    (``bench/dedup_lookups.py --total 300000 --cache-size ...``). The whole backlog's
+    stores hold several GiB.
+    """
+    chosen = os.environ.get(CACHE_SIZE_ENV)
+    if chosen:
+        return chosen
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # not on this platform: the servers' own default
+        return "1G"
+    mib = max(256, (ram - 2**30) // 2 // max(1, stores) // 2**20)
+    return f"{mib}M"
+
+
 def rust_server_home() -> Path:
     """Where ``make store-rs`` installs ``secantusd-rs`` (``$HOTICH_CACHE_DIR/secantus-rs``)."""
     from hotich_local.infra.kafka import cache_root
@@ -117,7 +142,8 @@ class SecantusServer(procs.ManagedProcess):
         data_dir: WiredTiger home, reopened intact on restart; None keeps the data in a
             throwaway temp dir (``--storage-path :memory:``).
         port: Loopback port.
-        cache_size: WiredTiger cache cap such as ``"256M"`` (server default: 1G).
+        cache_size: WiredTiger cache cap such as ``"256M"``; None: :func:`default_cache_size`
+            for one store.
         standalone: Run without the replica-set advertisement (``--standalone``): no
             transactions and no change streams, and no oplog written either, which
             takes about 30 % of the store's CPU off every update (measured: 0.68 against
@@ -156,8 +182,8 @@ class SecantusServer(procs.ManagedProcess):
         """The server's command line.
 
         The Python server runs under :mod:`hotich_local.infra.store_launcher` (its garbage
-        collector tuned); the Rust one as it is, its WiredTiger cache capped at the
-        Python server's default (1G; its own is 4G) unless ``cache_size`` says otherwise.
+        collector tuned); the Rust one as it is. The WiredTiger cache is ``cache_size``,
+        else :func:`default_cache_size` (the servers' own defaults: 1G and 4G).
         """
         assert self.executable is not None
         if self.data_dir is not None:
@@ -181,9 +207,7 @@ class SecantusServer(procs.ManagedProcess):
             "--log-level",
             "WARNING",
         ]
-        cache_size = self.cache_size or ("1G" if self.rust else None)
-        if cache_size is not None:
-            cmd += ["--cache-size", cache_size]
+        cmd += ["--cache-size", self.cache_size or default_cache_size()]
         if self.standalone:
             cmd.append("--standalone")
         return cmd
