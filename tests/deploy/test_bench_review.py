@@ -127,3 +127,43 @@ async def test_resolutions_retry_a_busy_service_and_count_every_answer() -> None
         "duplicate_of": "r-orig",
     }
     assert bodies["r-namesake"] == {"resolution": "distinct", "note": "hotich bench"}
+
+
+def _reader(values: list[int]) -> Any:
+    """A ``read`` returning ``values`` one call at a time, then the last one for ever."""
+    calls = iter(values)
+    last = values[-1]
+
+    async def read() -> int:
+        return next(calls, last)
+
+    return read
+
+
+async def test_the_wait_ends_when_the_counts_reach_the_truth() -> None:
+    settled, value = await bench_review.wait_settled(
+        _reader([1, 2, 3, 4]), lambda v: v == 3, timeout_s=30, quiet_s=30, poll_s=0
+    )
+    assert (settled, value) == (True, 3)
+
+
+async def test_counts_that_stop_short_of_the_truth_end_the_wait_unsettled() -> None:
+    # An exported duplicate: no resolution withdraws it, the counts stop one short.
+    read = _reader([1, 2, 2])
+    settled, value = await bench_review.wait_settled(
+        read, lambda v: v == 3, timeout_s=30, quiet_s=0.05, poll_s=0.01
+    )
+    assert (settled, value) == (False, 2)
+
+
+async def test_counts_still_moving_at_the_timeout_end_the_wait_unsettled() -> None:
+    moving = iter(range(10**9))
+
+    async def read() -> int:
+        return next(moving)
+
+    settled, value = await bench_review.wait_settled(
+        read, lambda v: v < 0, timeout_s=0.05, quiet_s=30, poll_s=0.01
+    )
+    assert not settled
+    assert value > 1  # read more than once, the last value returned

@@ -965,26 +965,25 @@ async def department_review(
     echo(f"review: {outcome['answers']} in {resolve_s:.0f}s")
 
     want_rejected = expected.rejected + expected.duplicate_suspected
-    deadline = time.monotonic() + timeout_s
-    last: tuple[dict[str, int], dict[str, int]] | None = None
-    last_change = time.monotonic()
-    while True:
-        rep = _delta(await session.reporting_counts(), before["reporting"])
-        sandbox = _delta(await session.sandbox_counts(), before["sandbox"])
-        settled = (
+
+    async def counts() -> tuple[dict[str, int], dict[str, int]]:
+        return (
+            _delta(await session.reporting_counts(), before["reporting"]),
+            _delta(await session.sandbox_counts(), before["sandbox"]),
+        )
+
+    def reached(value: tuple[dict[str, int], dict[str, int]]) -> bool:
+        rep, sandbox = value
+        return (
             rep.get("duplicate_suspected", 0) == 0
             and rep.get("exported", 0) == expected.exported
             and rep.get("rejected", 0) == want_rejected
             and sandbox.get("records", 0) == expected.exported
         )
-        now = time.monotonic()
-        if (rep, sandbox) != last:
-            last, last_change = (rep, sandbox), now
-        # Counts that never reach the truth's (a duplicate the pipeline exported) stop
-        # moving: the checks below then say what differs.
-        if settled or now > deadline or now - last_change > REVIEW_SETTLE_S:
-            break
-        await asyncio.sleep(1.0)
+
+    settled, (rep, sandbox) = await bench_review.wait_settled(
+        counts, reached, timeout_s=timeout_s, quiet_s=REVIEW_SETTLE_S
+    )
     outcome["settled"] = settled
     outcome["settle_s"] = round(time.monotonic() - resolving - resolve_s, 1)
     reviewed = replace(expected, labels=bench_review.reviewed_labels(expected.labels))

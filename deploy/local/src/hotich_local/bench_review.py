@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -85,6 +85,35 @@ def verdict(
 def reviewed_labels(labels: list[str | None]) -> list[str | None]:
     """The truth's labels once every suspect is resolved as the truth says."""
     return [REVIEWED_LABEL if label == "duplicate_suspected" else label for label in labels]
+
+
+async def wait_settled(
+    read: Callable[[], Awaitable[Any]],
+    settled: Callable[[Any], bool],
+    *,
+    timeout_s: float,
+    quiet_s: float,
+    poll_s: float = 1.0,
+) -> tuple[bool, Any]:
+    """Poll ``read`` until ``settled`` says yes, for ``timeout_s`` at most.
+
+    Counts that never reach the truth's (a duplicate the pipeline exported, which no
+    resolution withdraws) stop moving: the wait also ends once what ``read`` returns has
+    not changed for ``quiet_s``, and the checks then say what differs. Returns whether it
+    settled and the last value read.
+    """
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    last_change = time.monotonic()
+    while True:
+        value = await read()
+        ok = settled(value)
+        now = time.monotonic()
+        if value != last:
+            last, last_change = value, now
+        if ok or now > deadline or now - last_change > quiet_s:
+            return ok, value
+        await asyncio.sleep(poll_s)
 
 
 async def open_suspects(dedup: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
