@@ -449,8 +449,8 @@ async def _start_store(
     if procs.port_open(server.port):
         raise StackError(f"port {server.port} is taken: is another store running?")
     echo(
-        f"starting SecantusDB ({Path(server.executable or '').name}) on {server.url}"
-        + (" (standalone)" if server.standalone else "")
+        f"starting SecantusDB ({Path(server.executable or '').name}) on {server.url}, "
+        f"cache {server.cache_size}" + (" (standalone)" if server.standalone else "")
     )
     pid = pids[name] = server.start(logs / f"{name}.log")
     try:
